@@ -1,0 +1,136 @@
+"""Make the ``tvb_dfun_<model>.npz`` fixtures of tests/test_models.py with TVB.
+
+Run with the TVB reference environment (tvb-library 2.10.0), not vbrain's::
+
+    /tmp/peers/tvb/bin/python tests/data/make_tvb_fixtures.py
+
+For each model it records TVB's parameter defaults and metadata (state
+variables, ``state_variable_range``, ``state_variable_boundaries``, ``cvar``,
+``variables_of_interest``) and TVB's ``model.dfun`` on N_NODES random states
+drawn within ``state_variable_range`` and random coupling values, once with
+the default parameters and once with a non-default set in which one
+parameter is a per-region array. Local coupling is 0 (vbrain has none).
+
+Each npz holds plain arrays (no pickles):
+
+- ``state_names``, ``cvar_names``, ``voi``: str arrays
+- ``svr`` (n_state, 2), ``bounds`` (n_state, 2, NaN = none)
+- ``param_names`` (str), ``param_defaults`` (float)
+- ``custom_names`` (str), ``custom__<name>``: custom values (scalar or (N,))
+- ``state_default``, ``coupling_default``, ``dfun_default`` and the same with
+  ``_custom``: (n_state, N), (n_cvar, N), (n_state, N)
+"""
+
+from pathlib import Path
+
+import numpy as np
+from tvb.basic.neotraits.api import NArray
+from tvb.simulator import models
+
+N_NODES = 50
+HERE = Path(__file__).parent
+
+# fixture name -> (TVB class, coupling value range, custom params, state-range overrides)
+# custom values: a float, or ("region", lo, hi) for a per-region uniform array.
+SPECS = {
+    "reduced_wong_wang": (models.ReducedWongWang, (0.0, 0.5),
+                          {"w": ("region", 0.4, 0.9), "I_o": 0.3, "J_N": 0.3}, {}),
+    "wong_wang_exc_inh": (models.ReducedWongWangExcInh, (0.0, 1.0),
+                          {"J_i": ("region", 0.5, 1.5), "G": 1.3, "lamda": 0.4, "I_ext": 0.05}, {}),
+    "jansen_rit": (models.JansenRit, (0.0, 0.05),
+                   {"mu": ("region", 0.1, 0.3), "A": 3.5, "v0": 6.0}, {}),
+    "wilson_cowan": (models.WilsonCowan, (0.0, 1.0),
+                     {"P": ("region", 0.0, 2.0), "shift_sigmoid": False, "c_ee": 14.0, "r_e": 0.8}, {}),
+    "kuramoto": (models.Kuramoto, (-1.0, 1.0), {"omega": ("region", 0.5, 2.0)}, {}),
+    "stuart_landau": (models.SupHopf, (-1.0, 1.0), {"a": ("region", -1.0, 1.0), "omega": 0.3}, {}),
+    "montbrio": (models.MontbrioPazoRoxin, (-1.0, 1.0),
+                 {"eta": ("region", -6.0, -4.0), "J": 14.5, "cv": 0.5, "tau": 1.5, "I": 0.2}, {}),
+    # z is widened below 0 so that the z < 0 branch of the energy equation is exercised.
+    "epileptor": (models.Epileptor, (-1.0, 1.0),
+                  {"x0": ("region", -2.5, -1.5), "modification": True, "Ks": -0.2, "Kvf": 0.5,
+                   "Kf": 0.3, "tt": 1.5, "slope": 0.5},
+                  {"z": (-1.0, 5.0)}),
+    "larter_breakspear": (models.LarterBreakspear, (0.0, 1.0),
+                          {"d_V": ("region", 0.5, 0.7), "C": 0.2, "t_scale": 0.8}, {}),
+}
+
+
+def _param_names(cls):
+    return [n for n in cls.declarative_attrs if isinstance(getattr(cls, n), NArray)]
+
+
+def _dfun(model, state, coupling):
+    out = model.dfun(state[..., np.newaxis], coupling[..., np.newaxis])
+    return np.array(out[..., 0], dtype=np.float64)  # copy: Kuramoto reuses its buffer
+
+
+def compute(name, spec, rng):
+    """Fixture arrays of one model (see the module docstring)."""
+    cls, crange, custom, svr_override = spec
+    model = cls()
+    model.configure()
+    svnames = list(model.state_variables)
+    svr = np.array([svr_override.get(s, model.state_variable_range[s]) for s in svnames], float)
+    bnd = getattr(model, "state_variable_boundaries", None) or {}
+    bounds = np.full((len(svnames), 2), np.nan)
+    for i, s in enumerate(svnames):
+        if s in bnd:
+            lo, hi = bnd[s]
+            # TVB stores an open side as None, inf or float max
+            bounds[i] = [np.nan if lo is None or abs(lo) > 1e300 else lo,
+                         np.nan if hi is None or abs(hi) > 1e300 else hi]
+    pnames = _param_names(cls)
+    defaults = np.array([float(np.asarray(getattr(model, p)).ravel()[0]) for p in pnames])
+    ncvar = len(model.cvar)
+
+    def draw():
+        state = rng.uniform(svr[:, :1], svr[:, 1:], size=(len(svnames), N_NODES))
+        coupling = rng.uniform(*crange, size=(ncvar, N_NODES))
+        return state, coupling
+
+    out = {
+        "state_names": np.array(svnames),
+        "cvar_names": np.array([svnames[i] for i in model.cvar]),
+        "voi": np.array(list(model.variables_of_interest)),
+        "svr": np.array([model.state_variable_range[s] for s in svnames], float),
+        "bounds": bounds,
+        "param_names": np.array(pnames),
+        "param_defaults": defaults,
+    }
+    state, coupling = draw()
+    out.update(state_default=state, coupling_default=coupling, dfun_default=_dfun(model, state, coupling))
+
+    kwargs, stored = {}, {}
+    reshape = cls().spatial_param_reshape
+    for p, v in custom.items():
+        if isinstance(v, tuple):
+            arr = rng.uniform(v[1], v[2], size=N_NODES)
+            kwargs[p] = arr.reshape(reshape)
+            stored[p] = arr
+        else:
+            kwargs[p] = np.array([v])
+            stored[p] = np.float64(v)
+    cmodel = cls(**kwargs)
+    cmodel.configure()
+    state, coupling = draw()
+    out.update(state_custom=state, coupling_custom=coupling, dfun_custom=_dfun(cmodel, state, coupling))
+    out["custom_names"] = np.array(list(stored))
+    for p, v in stored.items():
+        out[f"custom__{p}"] = v
+    for key in ("dfun_default", "dfun_custom"):
+        if not np.all(np.isfinite(out[key])):
+            raise RuntimeError(f"{name}: TVB returned non-finite {key}")
+    return out
+
+
+def main():
+    rng = np.random.default_rng(20240601)
+    for name, spec in SPECS.items():
+        out = compute(name, spec, rng)
+        np.savez_compressed(HERE / f"tvb_dfun_{name}.npz", **out)
+        print(f"{name}: {len(out['param_names'])} parameters, states {out['state_names'].tolist()}, "
+              f"cvar {out['cvar_names'].tolist()}")
+
+
+if __name__ == "__main__":
+    main()

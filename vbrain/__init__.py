@@ -1,0 +1,22 @@
+"""vbrain: personalized virtual brains.
+
+Connectome-coupled neural-mass networks with conduction delays, integrated by
+a compiled (numba) loop. Units: ms, mm, mm/ms, Hz.
+"""
+
+__version__ = "0.1.0"
+
+from . import coupling, models, monitors, noise  # noqa: E402
+from .result import Result  # noqa: E402
+from .simulation import Simulation, SimulationDiverged  # noqa: E402
+
+__all__ = ["Simulation", "SimulationDiverged", "Result", "coupling", "models", "monitors",
+           "noise", "Connectome"]
+
+
+def __getattr__(name):
+    if name == "Connectome":
+        from .connectome import Connectome
+
+        return Connectome
+    raise AttributeError(f"module 'vbrain' has no attribute {name!r}")

@@ -1,0 +1,279 @@
+r"""Long-range coupling functions, with TVB's names, parameters and semantics.
+
+For target region :math:`i` the coupling input to the model is
+
+.. math::
+
+    c_i = \mathrm{post}\Big(\sum_j w_{ij}\, \mathrm{pre}\big(x_i(t), x_j(t - \tau_{ij})\big)\Big)
+
+where :math:`x` are the model's coupling variables (TVB's ``cvar``),
+:math:`\tau_{ij}` the conduction delay and :math:`x_i(t)` the target's current,
+undelayed state. The sum runs over every connection, the diagonal included.
+
+Every function here is written so that ``pre`` depends on the source alone or
+splits into source terms times target terms; the engine then keeps the
+source terms in its delay ring buffer (``history components``) and a compiled
+``post`` combines the weighted sums with the target's state. Compiled
+signatures:
+
+``pre(x, cvar, p, h, k)``
+    Write the history components of node ``k`` into ``h[:, k]`` from its state
+    ``x[:, k]``; ``cvar`` holds the state indices of the coupling variables.
+``post(s, x, cvar, wsum, p, c, k)``
+    Write the coupling input of node ``k`` into ``c[:, k]`` from the weighted
+    delayed sums ``s[:, k]``, its state ``x[:, k]`` and its total afferent
+    weight ``wsum[k]`` (:math:`\sum_j w_{ij}`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from numba import njit
+
+from ._check import suggest
+from .models.base import Parameter
+
+
+class Coupling:
+    """Base class of coupling functions: parameters in ``__init__``, compiled pre/post."""
+
+    parameters: ClassVar[dict[str, Parameter]] = {}
+    pre: ClassVar[Any] = None
+    post: ClassVar[Any] = None
+    #: "per_cvar": one history component per coupling variable;
+    #: "single": one component in all (e.g. SigmoidalJansenRit's y1 - y2);
+    #: "sin_cos": two components per coupling variable (Kuramoto)
+    components: ClassVar[str] = "per_cvar"
+
+    def __init__(self, **params: Any) -> None:
+        for name in params:
+            if name not in self.parameters:
+                raise TypeError(
+                    f"{type(self).__name__} has no parameter {name!r}."
+                    f"{suggest(name, self.parameters)} Valid parameters: "
+                    f"{sorted(self.parameters)}."
+                )
+        self._values = {k: p.default for k, p in self.parameters.items()}
+        for name, value in params.items():
+            v = float(value)
+            if not math.isfinite(v):
+                raise ValueError(f"{type(self).__name__}.{name} must be finite, got {value!r}.")
+            self._values[name] = v
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_params(self) -> dict[str, float]:
+        """Current parameter values."""
+        return dict(self._values)
+
+    def set_params(self, **params: Any) -> Coupling:
+        """Return nothing new: set parameters in place and return self."""
+        fresh = type(self)(**{**self._values, **params})
+        self._values = fresh._values
+        return self
+
+    def parameter_array(self) -> np.ndarray:
+        """Parameter values as a 1-D array, in ``parameters`` order."""
+        return np.array([self._values[k] for k in self.parameters], dtype=np.float64)
+
+    def n_components(self, n_cvar: int) -> int:
+        """Number of history components the engine keeps per node."""
+        return {"per_cvar": n_cvar, "single": 1, "sin_cos": 2 * n_cvar}[self.components]
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v:g}" for k, v in self._values.items())
+        return f"{type(self).__name__}({body})"
+
+
+# --- compiled pieces --------------------------------------------------------
+@njit(cache=True)
+def _pre_identity(x, cvar, p, h, k):  # pragma: no cover - compiled
+    for q in range(cvar.shape[0]):
+        h[q, k] = x[cvar[q], k]
+
+
+@njit(cache=True)
+def _post_linear(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    for q in range(cvar.shape[0]):
+        c[q, k] = p[0, k] * s[q, k] + p[1, k]
+
+
+@njit(cache=True)
+def _post_scaling(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    for q in range(cvar.shape[0]):
+        c[q, k] = p[0, k] * s[q, k]
+
+
+@njit(cache=True)
+def _post_difference(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    for q in range(cvar.shape[0]):
+        c[q, k] = p[0, k] * (s[q, k] - wsum[k] * x[cvar[q], k])
+
+
+@njit(cache=True)
+def _pre_sin_cos(x, cvar, p, h, k):  # pragma: no cover - compiled
+    n = cvar.shape[0]
+    for q in range(n):
+        h[q, k] = math.sin(x[cvar[q], k])
+        h[n + q, k] = math.cos(x[cvar[q], k])
+
+
+@njit(cache=True)
+def _post_kuramoto(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    # sum_j w sin(xj - xi) = cos(xi) sum_j w sin(xj) - sin(xi) sum_j w cos(xj)
+    n = cvar.shape[0]
+    for q in range(n):
+        xi = x[cvar[q], k]
+        c[q, k] = p[0, k] * (math.cos(xi) * s[q, k] - math.sin(xi) * s[n + q, k])
+
+
+@njit(cache=True)
+def _post_sigmoidal(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    cmin, cmax, midpoint, a, sigma = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
+    for q in range(cvar.shape[0]):
+        c[q, k] = cmin + (cmax - cmin) / (1.0 + math.exp(-a * ((s[q, k] - midpoint) / sigma)))
+
+
+@njit(cache=True)
+def _pre_sigmoidal_jr(x, cvar, p, h, k):  # pragma: no cover - compiled
+    cmin, cmax, midpoint, r = p[0, k], p[1, k], p[2, k], p[4, k]
+    h[0, k] = cmin + (cmax - cmin) / (1.0 + math.exp(r * (midpoint - (x[cvar[0], k] - x[cvar[1], k]))))
+
+
+@njit(cache=True)
+def _post_sigmoidal_jr(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    c[0, k] = p[3, k] * s[0, k]
+
+
+@njit(cache=True)
+def _pre_tanh(x, cvar, p, h, k):  # pragma: no cover - compiled
+    a, b, midpoint, sigma = p[0, k], p[1, k], p[2, k], p[3, k]
+    for q in range(cvar.shape[0]):
+        h[q, k] = a * (1.0 + math.tanh((b * x[cvar[q], k] - midpoint) / sigma))
+
+
+@njit(cache=True)
+def _post_identity(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    for q in range(cvar.shape[0]):
+        c[q, k] = s[q, k]
+
+
+# --- user-facing classes ------------------------------------------------------
+class Linear(Coupling):
+    r"""Linear coupling: :math:`c_i = a \sum_j w_{ij} x_j(t-\tau_{ij}) + b`."""
+
+    parameters = {
+        "a": Parameter(0.00390625, "1", "global coupling scale (rescales the weights)", (0.0, 1.0)),
+        "b": Parameter(0.0, "1", "constant shift of the coupling", (-1.0, 1.0)),
+    }
+    pre = staticmethod(_pre_identity)
+    post = staticmethod(_post_linear)
+
+
+class Scaling(Coupling):
+    r"""Scaling coupling: :math:`c_i = a \sum_j w_{ij} x_j(t-\tau_{ij})`."""
+
+    parameters = {"a": Parameter(1.0, "1", "global coupling scale", (0.0, 1.0))}
+    pre = staticmethod(_pre_identity)
+    post = staticmethod(_post_scaling)
+
+
+class Difference(Coupling):
+    r"""Diffusive coupling: :math:`c_i = a \sum_j w_{ij} (x_j(t-\tau_{ij}) - x_i(t))`."""
+
+    parameters = {"a": Parameter(0.1, "1", "global coupling scale", (0.0, 10.0))}
+    pre = staticmethod(_pre_identity)
+    post = staticmethod(_post_difference)
+
+
+class Kuramoto(Coupling):
+    r"""Kuramoto coupling: :math:`c_i = a \sum_j w_{ij} \sin(x_j(t-\tau_{ij}) - x_i(t))`.
+
+    Notes
+    -----
+    TVB's ``Kuramoto.post`` returns ``a / gx.shape[0] * gx``; on TVB's sparse
+    coupling path ``gx.shape[0]`` is the number of coupling variables (1), so
+    TVB applies no 1/N factor and neither do we. For the classic
+    :math:`K/N` normalisation set ``a = K / n_regions``.
+    """
+
+    parameters = {"a": Parameter(1.0, "rad/ms", "global coupling strength", (0.0, 10.0))}
+    components = "sin_cos"
+    pre = staticmethod(_pre_sin_cos)
+    post = staticmethod(_post_kuramoto)
+
+
+class Sigmoidal(Coupling):
+    r"""Sigmoidal coupling (TVB's ``Sigmoidal``).
+
+    :math:`c_i = c_{min} + (c_{max} - c_{min}) / (1 + \exp(-a (g_i - m) / \sigma))`
+    with :math:`g_i = \sum_j w_{ij} x_j(t - \tau_{ij})`.
+    """
+
+    parameters = {
+        "cmin": Parameter(-1.0, "1", "minimum of the sigmoid"),
+        "cmax": Parameter(1.0, "1", "maximum of the sigmoid"),
+        "midpoint": Parameter(0.0, "1", "midpoint of the sigmoid"),
+        "a": Parameter(1.0, "1", "steepness / scaling"),
+        "sigma": Parameter(230.0, "1", "standard deviation of the sigmoid"),
+    }
+    pre = staticmethod(_pre_identity)
+    post = staticmethod(_post_sigmoidal)
+
+
+class SigmoidalJansenRit(Coupling):
+    r"""Jansen-Rit sigmoidal coupling (TVB's ``SigmoidalJansenRit``).
+
+    :math:`c_i = a \sum_j w_{ij} \, S(y_{1,j} - y_{2,j})` with
+    :math:`S(v) = c_{min} + (c_{max} - c_{min}) / (1 + \exp(r (m - v)))`
+    evaluated on the delayed source state. Needs two coupling variables
+    (JansenRit's y1, y2); yields one coupling input.
+    """
+
+    parameters = {
+        "cmin": Parameter(0.0, "1/ms", "minimum of the sigmoid"),
+        "cmax": Parameter(0.005, "1/ms", "maximum of the sigmoid (2 e0)"),
+        "midpoint": Parameter(6.0, "mV", "firing threshold v0"),
+        "a": Parameter(1.0, "1", "global coupling scale"),
+        "r": Parameter(0.56, "1/mV", "steepness of the sigmoid"),
+    }
+    components = "single"
+    pre = staticmethod(_pre_sigmoidal_jr)
+    post = staticmethod(_post_sigmoidal_jr)
+
+    def n_components(self, n_cvar: int) -> int:  # noqa: D102
+        if n_cvar != 2:
+            raise ValueError(
+                "SigmoidalJansenRit needs a model with exactly 2 coupling variables "
+                f"(y1, y2 of JansenRit), but the model has {n_cvar}."
+            )
+        return 1
+
+
+class HyperbolicTangent(Coupling):
+    r"""Hyperbolic-tangent coupling (TVB's ``HyperbolicTangent``).
+
+    :math:`c_i = \sum_j w_{ij}\, a (1 + \tanh((b x_j(t-\tau_{ij}) - m) / \sigma))`.
+    """
+
+    parameters = {
+        "a": Parameter(1.0, "1", "scaling"),
+        "b": Parameter(1.0, "1", "slope of the argument"),
+        "midpoint": Parameter(0.0, "1", "midpoint"),
+        "sigma": Parameter(1.0, "1", "width"),
+    }
+    pre = staticmethod(_pre_tanh)
+    post = staticmethod(_post_identity)
+
+
+COUPLINGS: dict[str, type[Coupling]] = {
+    cls.__name__: cls
+    for cls in (Linear, Scaling, Difference, Kuramoto, Sigmoidal, SigmoidalJansenRit, HyperbolicTangent)
+}

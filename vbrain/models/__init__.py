@@ -1,0 +1,48 @@
+"""Neural-mass region models; one module per model, all registered by class name."""
+
+from .base import REGISTRY, Model, Parameter, StateVariable
+from .generic_2d_oscillator import Generic2dOscillator
+from .linear import Linear
+from .reduced_wong_wang import ReducedWongWang
+from .wong_wang_exc_inh import ReducedWongWangExcInh
+from .jansen_rit import JansenRit
+from .wilson_cowan import WilsonCowan
+from .kuramoto import Kuramoto
+from .stuart_landau import SupHopf
+from .montbrio import MontbrioPazoRoxin
+from .epileptor import Epileptor
+from .larter_breakspear import LarterBreakspear
+from .fic import tune_fic
+
+__all__ = [
+    "REGISTRY",
+    "Model",
+    "Parameter",
+    "StateVariable",
+    "Generic2dOscillator",
+    "Linear",
+    "ReducedWongWang",
+    "ReducedWongWangExcInh",
+    "JansenRit",
+    "WilsonCowan",
+    "Kuramoto",
+    "SupHopf",
+    "MontbrioPazoRoxin",
+    "Epileptor",
+    "LarterBreakspear",
+    "tune_fic",
+]
+
+
+def get_model(name: str) -> type[Model]:
+    """Look a model class up by name (case-insensitive)."""
+    from .._check import suggest
+
+    by_lower = {k.lower(): v for k, v in REGISTRY.items()}
+    try:
+        return by_lower[name.lower()]
+    except KeyError:
+        raise ValueError(
+            f"Unknown model {name!r}.{suggest(name, REGISTRY)} "
+            f"Available: {sorted(REGISTRY)}."
+        ) from None

@@ -1,0 +1,255 @@
+"""The neural-mass model interface.
+
+A model is a small class that declares its state variables, its parameters
+(default, unit, doc) and which state variables feed the long-range coupling,
+plus one compiled right-hand side ``dfun``. The engine calls ``dfun`` once per
+node (region x batch member) per integrator stage.
+
+``dfun(x, c, p, dx, k)`` contract
+---------------------------------
+x : float64 array (n_state, n_nodes)
+    State of all nodes; read column ``k``.
+c : float64 array (n_coupling, n_nodes)
+    Long-range coupling input of all nodes (already through the coupling
+    function), row order of ``coupling_variables``.
+p : float64 array (n_params, n_nodes)
+    Parameter values, row order of ``parameters`` (the class dict order).
+dx : float64 array (n_state, n_nodes)
+    Output: write the time derivatives (per ms) of node ``k`` into ``dx[:, k]``.
+k : int
+    The node index.
+
+Defining a new model takes a few lines::
+
+    from numba import njit
+    from vbrain.models import Model, Parameter, StateVariable
+
+    @njit(cache=True)
+    def _leaky_dfun(x, c, p, dx, k):
+        tau, mu = p[0, k], p[1, k]
+        dx[0, k] = (mu - x[0, k] + c[0, k]) / tau
+
+    class Leaky(Model):
+        '''dx/dt = (mu - x + c) / tau.'''
+        state_variables = (StateVariable("x", "a.u.", (-1.0, 1.0)),)
+        parameters = {
+            "tau": Parameter(10.0, "ms", "time constant"),
+            "mu": Parameter(0.0, "a.u.", "resting level"),
+        }
+        coupling_variables = ("x",)
+        dfun = staticmethod(_leaky_dfun)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from numba import njit
+
+from .._check import suggest
+
+#: name -> model class, filled as model classes are defined.
+REGISTRY: dict[str, type[Model]] = {}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A model or coupling parameter.
+
+    Parameters
+    ----------
+    default : float
+        Default value (TVB's default where TVB has the model).
+    unit : str
+        Physical unit ("ms", "mV", "Hz", "nA", "1" for dimensionless...).
+    doc : str
+        One-line meaning.
+    range : tuple of float, optional
+        Typical range, for documentation and sweeps.
+    """
+
+    default: float
+    unit: str = "1"
+    doc: str = ""
+    range: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class StateVariable:
+    """A state variable of a model.
+
+    Parameters
+    ----------
+    name : str
+        Name as in the literature / TVB.
+    unit : str
+        Unit of the variable.
+    initial_range : tuple of float
+        Range the default random initial history is drawn from (TVB's
+        ``state_variable_range``).
+    bounds : tuple of (float or None)
+        Hard bounds the integrator clamps to after every stage (TVB's
+        ``state_variable_boundaries``); None for unbounded.
+    doc : str
+        One-line meaning.
+    """
+
+    name: str
+    unit: str
+    initial_range: tuple[float, float]
+    bounds: tuple[float | None, float | None] = (None, None)
+    doc: str = ""
+
+
+class Model:
+    """Base class of neural-mass models; see the module docstring."""
+
+    state_variables: ClassVar[tuple[StateVariable, ...]] = ()
+    parameters: ClassVar[dict[str, Parameter]] = {}
+    coupling_variables: ClassVar[tuple[str, ...]] = ()
+    #: state variables shown by default (TVB's variables_of_interest)
+    variables_of_interest: ClassVar[tuple[str, ...] | None] = None
+    #: neural variable that drives the BOLD monitor by default
+    bold_variable: ClassVar[str | None] = None
+    dfun: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = [sv.name for sv in cls.state_variables]
+        if not names:
+            raise TypeError(f"{cls.__name__} declares no state_variables.")
+        if len(set(names)) != len(names):
+            raise TypeError(f"{cls.__name__} has duplicate state variable names {names}.")
+        for cv in cls.coupling_variables:
+            if cv not in names:
+                raise TypeError(
+                    f"{cls.__name__}.coupling_variables names {cv!r}, which is not a "
+                    f"state variable ({names})."
+                )
+        if not cls.coupling_variables:
+            raise TypeError(f"{cls.__name__} declares no coupling_variables.")
+        if cls.dfun is None or not hasattr(cls.dfun, "py_func"):
+            raise TypeError(
+                f"{cls.__name__}.dfun must be a numba.njit function "
+                "dfun(x, c, p, dx, k) wrapped in staticmethod()."
+            )
+        REGISTRY[cls.__name__] = cls
+
+    def __init__(self, **params: Any) -> None:
+        unknown = [k for k in params if k not in self.parameters]
+        if unknown:
+            name = unknown[0]
+            raise TypeError(
+                f"{type(self).__name__} has no parameter {name!r}."
+                f"{suggest(name, self.parameters)} Valid parameters: "
+                f"{sorted(self.parameters)}."
+            )
+        self._values = {k: p.default for k, p in self.parameters.items()}
+        self.set_params(**params)
+
+    # -- introspection -------------------------------------------------
+    @classmethod
+    def state_names(cls) -> tuple[str, ...]:
+        """Names of the state variables, in state order."""
+        return tuple(sv.name for sv in cls.state_variables)
+
+    @classmethod
+    def cvar_indices(cls) -> np.ndarray:
+        """State indices of the coupling variables (TVB's ``cvar``)."""
+        names = cls.state_names()
+        return np.array([names.index(c) for c in cls.coupling_variables], dtype=np.int64)
+
+    def get_params(self) -> dict[str, Any]:
+        """Current parameter values (scalars or per-region arrays)."""
+        return dict(self._values)
+
+    def set_params(self, **params: Any) -> Model:
+        """Set parameters; values are scalars or arrays of shape (n_regions,)."""
+        for name, value in params.items():
+            if name not in self.parameters:
+                raise TypeError(
+                    f"{type(self).__name__} has no parameter {name!r}."
+                    f"{suggest(name, self.parameters)}"
+                )
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.ndim > 1:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} must be a scalar or a per-region "
+                    f"1-D array, but got shape {arr.shape}. Batch values go to "
+                    "Simulation.sweep()."
+                )
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{type(self).__name__}.{name} must be finite, got {value!r}.")
+            self._values[name] = float(arr) if arr.ndim == 0 else arr.copy()
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        def fmt(v: Any) -> str:
+            return f"{v:g}" if np.ndim(v) == 0 else f"array(shape={np.shape(v)})"
+
+        body = ", ".join(f"{k}={fmt(v)}" for k, v in self._values.items())
+        return f"{type(self).__name__}({body})"
+
+    # -- arrays for the engine ----------------------------------------
+    def parameter_array(self, n_regions: int) -> np.ndarray:
+        """Parameters broadcast to shape (n_params, n_regions)."""
+        out = np.empty((len(self.parameters), n_regions))
+        for i, name in enumerate(self.parameters):
+            v = np.asarray(self._values[name], dtype=np.float64)
+            if v.ndim == 1 and v.shape[0] != n_regions:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} has {v.shape[0]} per-region values, "
+                    f"but the connectome has {n_regions} regions."
+                )
+            out[i] = v
+        return out
+
+    @classmethod
+    def bounds_arrays(cls) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper state bounds, -inf/+inf where unbounded."""
+        lo = np.array([-np.inf if sv.bounds[0] is None else sv.bounds[0]
+                       for sv in cls.state_variables])
+        hi = np.array([np.inf if sv.bounds[1] is None else sv.bounds[1]
+                       for sv in cls.state_variables])
+        return lo, hi
+
+    def evaluate(self, state: np.ndarray, coupling: np.ndarray | None = None) -> np.ndarray:
+        """Evaluate the right-hand side for every region (for tests and analysis).
+
+        Parameters
+        ----------
+        state : array, shape (n_state, n_regions)
+        coupling : array, shape (n_coupling, n_regions), default zeros
+
+        Returns
+        -------
+        dx : array, shape (n_state, n_regions)
+            Time derivatives, per ms.
+        """
+        state = np.ascontiguousarray(state, dtype=np.float64)
+        if state.ndim != 2 or state.shape[0] != len(self.state_variables):
+            raise ValueError(
+                f"state must have shape ({len(self.state_variables)}, n_regions), "
+                f"got {state.shape}."
+            )
+        n = state.shape[1]
+        if coupling is None:
+            coupling = np.zeros((len(self.coupling_variables), n))
+        coupling = np.ascontiguousarray(coupling, dtype=np.float64)
+        dx = np.zeros_like(state)
+        _evaluate(type(self).dfun, state, coupling, self.parameter_array(n), dx)
+        return dx
+
+
+@njit
+def _evaluate(dfun, x, c, p, dx):  # pragma: no cover - compiled
+    for k in range(x.shape[1]):
+        dfun(x, c, p, dx, k)

@@ -1,0 +1,91 @@
+r"""Jansen-Rit cortical column (Jansen & Rit 1995), TVB's ``JansenRit``.
+
+Three populations (pyramidal cells, excitatory and inhibitory interneurons)
+as second-order synaptic kernels:
+
+.. math::
+
+    \dot y_0 &= y_3, \qquad \dot y_1 = y_4, \qquad \dot y_2 = y_5 \\
+    \dot y_3 &= A a\,\mathrm{S}(y_1 - y_2) - 2 a y_3 - a^2 y_0 \\
+    \dot y_4 &= A a\,\big(\mu + \alpha_2 J\,\mathrm{S}(\alpha_1 J y_0) + c_0\big) - 2 a y_4 - a^2 y_1 \\
+    \dot y_5 &= B b\,\alpha_4 J\,\mathrm{S}(\alpha_3 J y_0) - 2 b y_5 - b^2 y_2 \\
+    \mathrm{S}(v) &= \frac{2\nu_{max}}{1 + \exp(r (v_0 - v))}
+
+with :math:`\alpha_k` = ``a_k``. Time in ms, potentials :math:`y_{0..2}` in mV,
+:math:`y_{3..5}` in mV/ms; firing rates (:math:`\nu_{max}`, :math:`\mu`,
+:math:`p_{min}`, :math:`p_{max}`) in **kHz** (1/ms), as in TVB.
+
+Coupling: TVB's ``cvar`` is (y1, y2), i.e. the coupling function sees
+:math:`y_1 - y_2` (TVB's ``SigmoidalJansenRit`` takes ``x[0] - x[1]``); the
+dfun reads only the first coupling row, :math:`c_0`, which enters the
+excitatory-interneuron input to pyramidal cells (:math:`\dot y_4`).
+``p_min`` and ``p_max`` do not enter the dfun (TVB parity; they bound a
+stochastic input :math:`p(t)` that TVB leaves to the user). TVB's local-
+coupling term is dropped.
+
+BOLD: ``bold_variable`` is :math:`y_1`, the excitatory postsynaptic potential
+on pyramidal cells (TVB's EEG signal is :math:`y_1 - y_2`, which is not a
+single state variable; :math:`y_1` is the synaptic-input term that dominates it).
+
+References
+----------
+Jansen BH, Rit VG (1995). Electroencephalogram and visual evoked potential
+generation in a mathematical model of coupled cortical columns.
+Biol Cybern 73:357-366.
+"""
+
+import math
+
+from numba import njit
+
+from .base import Model, Parameter, StateVariable
+
+
+@njit(cache=True)
+def _jr_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    A, B, a, b, v0, nu_max, r, J = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k], p[6, k], p[7, k]
+    a_1, a_2, a_3, a_4, mu = p[8, k], p[9, k], p[10, k], p[11, k], p[14, k]
+    y0, y1, y2, y3, y4, y5 = x[0, k], x[1, k], x[2, k], x[3, k], x[4, k], x[5, k]
+    s_pyr = 2.0 * nu_max / (1.0 + math.exp(r * (v0 - (y1 - y2))))
+    s_exc = 2.0 * nu_max / (1.0 + math.exp(r * (v0 - a_1 * J * y0)))
+    s_inh = 2.0 * nu_max / (1.0 + math.exp(r * (v0 - a_3 * J * y0)))
+    dx[0, k] = y3
+    dx[1, k] = y4
+    dx[2, k] = y5
+    dx[3, k] = A * a * s_pyr - 2.0 * a * y3 - a * a * y0
+    dx[4, k] = A * a * (mu + a_2 * J * s_exc + c[0, k]) - 2.0 * a * y4 - a * a * y1
+    dx[5, k] = B * b * (a_4 * J * s_inh) - 2.0 * b * y5 - b * b * y2
+
+
+class JansenRit(Model):
+    """Jansen-Rit neural mass with TVB's defaults (alpha-band regime)."""
+
+    state_variables = (
+        StateVariable("y0", "mV", (-1.0, 1.0), doc="PSP of pyramidal output onto interneurons"),
+        StateVariable("y1", "mV", (-500.0, 500.0), doc="excitatory PSP onto pyramidal cells"),
+        StateVariable("y2", "mV", (-50.0, 50.0), doc="inhibitory PSP onto pyramidal cells"),
+        StateVariable("y3", "mV/ms", (-6.0, 6.0), doc="time derivative of y0"),
+        StateVariable("y4", "mV/ms", (-20.0, 20.0), doc="time derivative of y1"),
+        StateVariable("y5", "mV/ms", (-500.0, 500.0), doc="time derivative of y2"),
+    )
+    parameters = {
+        "A": Parameter(3.25, "mV", "maximum EPSP amplitude", (2.6, 9.75)),
+        "B": Parameter(22.0, "mV", "maximum IPSP amplitude", (17.6, 110.0)),
+        "a": Parameter(0.1, "1/ms", "inverse excitatory synaptic time constant", (0.05, 0.15)),
+        "b": Parameter(0.05, "1/ms", "inverse inhibitory synaptic time constant", (0.025, 0.075)),
+        "v0": Parameter(5.52, "mV", "sigmoid threshold (50% firing)", (3.12, 6.0)),
+        "nu_max": Parameter(0.0025, "kHz", "half the maximum firing rate of the sigmoid", (0.00125, 0.00375)),
+        "r": Parameter(0.56, "1/mV", "sigmoid steepness", (0.28, 0.84)),
+        "J": Parameter(135.0, "1", "average number of synapses between populations", (65.0, 1350.0)),
+        "a_1": Parameter(1.0, "1", "connectivity fraction, pyramidal -> excitatory interneurons", (0.5, 1.5)),
+        "a_2": Parameter(0.8, "1", "connectivity fraction, excitatory interneurons -> pyramidal", (0.4, 1.2)),
+        "a_3": Parameter(0.25, "1", "connectivity fraction, pyramidal -> inhibitory interneurons", (0.125, 0.375)),
+        "a_4": Parameter(0.25, "1", "connectivity fraction, inhibitory interneurons -> pyramidal", (0.125, 0.375)),
+        "p_min": Parameter(0.12, "kHz", "minimum input firing rate (unused by dfun; TVB parity)", (0.0, 0.12)),
+        "p_max": Parameter(0.32, "kHz", "maximum input firing rate (unused by dfun; TVB parity)", (0.0, 0.32)),
+        "mu": Parameter(0.22, "kHz", "mean input firing rate", (0.0, 0.22)),
+    }
+    coupling_variables = ("y1", "y2")
+    variables_of_interest = ("y0", "y1", "y2", "y3")
+    bold_variable = "y1"
+    dfun = staticmethod(_jr_dfun)

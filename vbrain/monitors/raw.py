@@ -1,0 +1,114 @@
+"""Raw, subsampled and temporally averaged state monitors (TVB's Raw, SubSample, TemporalAverage)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .base import Monitor, RunInfo, period_steps
+
+
+class Raw(Monitor):
+    """Every integration step: the state after step n, at time (n + 1) dt."""
+
+    name = "raw"
+
+    def consume(self, trace: np.ndarray, first_step: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: D102
+        n = trace.shape[0]
+        times = (first_step + 1 + np.arange(n)) * self.info.dt
+        return times, trace[:, self.var_index_].copy()
+
+
+class SubSample(Monitor):
+    """The instantaneous state every ``period`` ms (TVB's SubSample).
+
+    Parameters
+    ----------
+    period : float
+        Sampling period in ms, a multiple of dt.
+    variables : sequence of str, optional
+    """
+
+    name = "subsample"
+
+    def __init__(self, period: float = 1.0, variables=None) -> None:
+        super().__init__(variables)
+        self.period = period
+
+    def setup(self, info: RunInfo) -> None:  # noqa: D102
+        super().setup(info)
+        self.istep_ = period_steps("SubSample", self.period, info.dt)
+
+    def consume(self, trace, first_step):  # noqa: D102
+        steps = first_step + 1 + np.arange(trace.shape[0])
+        keep = steps % self.istep_ == 0
+        return steps[keep] * self.info.dt, trace[keep][:, self.var_index_].copy()
+
+    def __repr__(self) -> str:
+        return f"SubSample(period={self.period}, variables={self.variables})"
+
+
+class TemporalAverage(Monitor):
+    """The mean state over consecutive windows of ``period`` ms (TVB's TemporalAverage).
+
+    A sample averages the states after the ``period / dt`` steps of its window
+    and is stamped at the window's centre, (end - period / 2), as TVB does.
+
+    Parameters
+    ----------
+    period : float
+        Averaging window and sampling period in ms, a multiple of dt.
+    variables : sequence of str, optional
+    """
+
+    name = "tavg"
+
+    def __init__(self, period: float = 1.0, variables=None) -> None:
+        super().__init__(variables)
+        self.period = period
+
+    def setup(self, info: RunInfo) -> None:  # noqa: D102
+        super().setup(info)
+        self.istep_ = period_steps("TemporalAverage", self.period, info.dt)
+        self._sum = None
+        self._count = 0
+
+    def consume(self, trace, first_step):  # noqa: D102
+        x = np.ascontiguousarray(trace[:, self.var_index_]).reshape(trace.shape[0], -1)
+        if self._sum is None:
+            self._sum = np.zeros(x.shape[1])
+        n_out = (self._count + x.shape[0]) // self.istep_
+        out = np.empty((n_out, x.shape[1]))
+        ends = np.empty(n_out, dtype=np.int64)
+        self._count = _window_means(x, self._sum, self._count, self.istep_, first_step, out, ends)
+        times = (ends - self.istep_ / 2.0) * self.info.dt
+        return times, out.reshape((n_out, len(self.var_index_)) + trace.shape[2:])
+
+    def get_state(self):  # noqa: D102
+        s = np.zeros(0) if self._sum is None else self._sum.copy()
+        return {"sum": s, "count": np.array(self._count)}
+
+    def set_state(self, state):  # noqa: D102
+        self._sum = None if state["sum"].size == 0 else state["sum"].copy()
+        self._count = int(state["count"])
+
+    def __repr__(self) -> str:
+        return f"TemporalAverage(period={self.period}, variables={self.variables})"
+
+
+@njit(cache=True)
+def _window_means(x, acc, count, m, first_step, out, ends):  # pragma: no cover - compiled
+    """Add rows of x to acc in order; every m rows emit acc / m. Return the open count."""
+    j = 0
+    for t in range(x.shape[0]):
+        for q in range(x.shape[1]):
+            acc[q] += x[t, q]
+        count += 1
+        if count == m:
+            for q in range(x.shape[1]):
+                out[j, q] = acc[q] / m
+                acc[q] = 0.0
+            ends[j] = first_step + t + 1
+            j += 1
+            count = 0
+    return count

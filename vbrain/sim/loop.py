@@ -1,0 +1,175 @@
+"""The compiled time loop (source template; see kernel.py).
+
+This file is not imported as is: ``kernel.make_kernel`` copies it to the
+kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
+coupling's per-node functions) and ``SCHEME`` bound in its namespace, so that
+numba compiles, inlines and caches one specialised loop per combination.
+The loop sees arrays and scalars only; ``Simulation`` prepares them.
+
+Layout: nodes are region x batch member, node ``k = i * n_batch + b`` (batch
+innermost). The history buffer ``H`` (n_components, n_regions, n_columns,
+n_batch) holds the coupling pre-values of past states, one column per step;
+column ``cur`` is the current state. When it fills, the last ``dmax + 1``
+columns move to the front.
+
+The delayed gather is the hot spot. Connections whose delay is at least
+``block`` steps only need states older than the next ``block`` steps, so their
+sums for ``block`` steps are computed at once, streaming contiguously through
+time and batch (SIMD-friendly); the few shorter ones (self-connections,
+neighbours) are gathered step by step. Each sum is long part + short part in
+a fixed order, so results do not depend on how a run is chunked.
+
+One step from state x_n at time t_n:
+
+1. coupling ``c`` from the ring buffer (x_j(t_n - d_ij), d in steps) and x_n,
+   computed once and used by every stage (TVB's semantics);
+2. the scheme advances x_n to x_{n+1}, clamping to bounds after every stage;
+3. x_{n+1} is written to ``trace[n]`` and its pre-values to the next ring row.
+"""
+
+# ruff: noqa: F821  (dfun, pre, post, SCHEME are bound by kernel.make_kernel)
+import numpy as np
+from numba import njit
+
+EULER, HEUN, RK4 = 0, 1, 2
+
+
+@njit(inline="always")
+def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
+    for v in range(lo.shape[0]):
+        if x[v, k] < lo[v]:
+            x[v, k] = lo[v]
+        elif x[v, k] > hi[v]:
+            x[v, k] = hi[v]
+
+
+@njit(cache=True)
+def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
+           long_ptr, long_col, long_w, long_d, short_ptr, short_col, short_w, short_d,
+           wsum, cvar, p, cp, lo, hi, noise, trace,
+           S, acc, s, c, hrow, d1, d2, d3, d4, xt):  # pragma: no cover - compiled
+    """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``)."""
+    n_state, n_nodes = x.shape
+    n_comp, n_regions, n_cols = H.shape[0], H.shape[1], H.shape[2]
+    nb = n_batch
+    Hf = H.reshape(-1)
+    stochastic = noise.shape[0] > 0
+    n = 0
+    while n < n_steps:
+        kb = min(block, n_steps - n)
+        # keep room for kb new columns: move the last dmax + 1 columns to the front
+        if cur + kb >= n_cols:
+            shift = cur - dmax
+            for q in range(n_comp):
+                for j in range(n_regions):
+                    for col in range(dmax + 1):
+                        for b in range(nb):
+                            H[q, j, col, b] = H[q, j, col + shift, b]
+            cur = dmax
+        # long connections (delay >= block): all kb steps at once, streaming in time
+        run = kb * nb
+        for q in range(n_comp):
+            for i in range(n_regions):
+                acc[:run] = 0.0
+                for nz in range(long_ptr[i], long_ptr[i + 1]):
+                    w = long_w[nz]
+                    o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb
+                    for u in range(run):
+                        acc[u] += w * Hf[o + u]
+                for kt in range(kb):
+                    for b in range(nb):
+                        S[kt, q, i * nb + b] = acc[kt * nb + b]
+        for kt in range(kb):
+            # short connections (delay < block), then the coupling function
+            for q in range(n_comp):
+                for i in range(n_regions):
+                    for b in range(nb):
+                        s[q, i * nb + b] = S[kt, q, i * nb + b]
+                    for nz in range(short_ptr[i], short_ptr[i + 1]):
+                        w = short_w[nz]
+                        j = short_col[nz]
+                        for b in range(nb):
+                            s[q, i * nb + b] += w * H[q, j, cur - short_d[nz], b]
+            for k in range(n_nodes):
+                post(s, x, cvar, wsum, cp, c, k)
+            step = n + kt
+            if SCHEME == EULER:
+                for k in range(n_nodes):
+                    dfun(x, c, p, d1, k)
+                    for v in range(n_state):
+                        x[v, k] += dt * d1[v, k]
+                        if stochastic:
+                            x[v, k] += noise[step, v, k]
+                    _clamp(x, lo, hi, k)
+            elif SCHEME == HEUN:
+                for k in range(n_nodes):
+                    dfun(x, c, p, d1, k)
+                    for v in range(n_state):
+                        xt[v, k] = x[v, k] + dt * d1[v, k]
+                        if stochastic:
+                            xt[v, k] += noise[step, v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d2, k)
+                    for v in range(n_state):
+                        x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
+                        if stochastic:
+                            x[v, k] += noise[step, v, k]
+                    _clamp(x, lo, hi, k)
+            else:  # RK4, deterministic
+                for k in range(n_nodes):
+                    dfun(x, c, p, d1, k)
+                    for v in range(n_state):
+                        xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d2, k)
+                for k in range(n_nodes):
+                    for v in range(n_state):
+                        xt[v, k] = x[v, k] + 0.5 * dt * d2[v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d3, k)
+                for k in range(n_nodes):
+                    for v in range(n_state):
+                        xt[v, k] = x[v, k] + dt * d3[v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d4, k)
+                    for v in range(n_state):
+                        x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k] + d4[v, k])
+                    _clamp(x, lo, hi, k)
+            # record, check, push the new state's pre-values
+            total = 0.0
+            for v in range(n_state):
+                for k in range(n_nodes):
+                    trace[step, v, k] = x[v, k]
+                    total += x[v, k]
+            if not np.isfinite(total):  # NaN/Inf anywhere makes the sum non-finite
+                for k in range(n_nodes):
+                    for v in range(n_state):
+                        if not np.isfinite(x[v, k]):
+                            return step, k, cur
+            cur += 1
+            for k in range(n_nodes):
+                pre(x, cvar, cp, hrow, k)
+            for q in range(n_comp):
+                for i in range(n_regions):
+                    for b in range(nb):
+                        H[q, i, cur, b] = hrow[q, i * nb + b]
+        n += kb
+    return n_steps, -1, cur
+
+@njit(cache=True)
+def fill(states, cvar, cp, hrow, H):  # pragma: no cover - compiled
+    """History buffer columns 0.. from a state history (n_times, n_state, n_nodes)."""
+    nb = H.shape[3]
+    for r in range(states.shape[0]):
+        x = states[r]
+        for k in range(states.shape[2]):
+            pre(x, cvar, cp, hrow, k)
+        for q in range(H.shape[0]):
+            for i in range(H.shape[1]):
+                for b in range(nb):
+                    H[q, i, r, b] = hrow[q, i * nb + b]
+

@@ -1,0 +1,423 @@
+"""``Simulation``: a connectome-coupled network of region models, run in compiled chunks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__
+from ._check import check_option, check_range, suggest, validate_type
+from .coupling import Coupling, Linear
+from .models.base import Model
+from .monitors import Monitor, RunInfo, TemporalAverage
+from .noise import Additive
+from .result import Result, to_dataarray
+from .sim.kernel import SCHEMES, make_kernel
+
+logger = logging.getLogger(__name__)
+
+#: scratch memory per chunk (trace + noise), bytes
+_CHUNK_BYTES = 64 * 2**20
+#: steps whose long-delay coupling is gathered at once (see sim/kernel.py)
+_BLOCK = 16
+
+
+class SimulationDiverged(RuntimeError):
+    """A state became NaN or infinite; ``result`` holds what was computed before."""
+
+    def __init__(self, message: str, result: Result, time: float, region: str) -> None:
+        super().__init__(message)
+        self.result = result
+        self.time = time
+        self.region = region
+
+
+@dataclass
+class _Prepared:
+    """Arrays the kernel needs, derived from the simulation's parameters."""
+
+    n_batch: int
+    batch_coords: dict[str, np.ndarray] | None
+    p: np.ndarray
+    cp: np.ndarray
+    long: tuple[np.ndarray, ...]
+    short: tuple[np.ndarray, ...]
+    wsum: np.ndarray
+    horizon: int
+    amp: np.ndarray | None
+    seeds: list[Any]
+
+
+class Simulation:
+    """A whole-brain network simulation.
+
+    Parameters
+    ----------
+    connectome : Connectome
+        Structural weights (``weights[i, j]``: from region j to region i) and
+        tract lengths in mm.
+    model : Model
+        The region model (parameters scalar or per region).
+    coupling : Coupling, default Linear()
+        Long-range coupling function.
+    speed : float, default 4.0
+        Conduction speed, mm/ms. Delays are ``round(length / speed / dt)`` steps.
+    dt : float, default 0.1
+        Integration step, ms.
+    integrator : {"heun", "euler", "rk4"}, default "heun"
+        Scheme. With ``noise``, "euler" is Euler-Maruyama and "heun" the
+        stochastic Heun scheme of TVB; "rk4" is deterministic only.
+    noise : Additive, optional
+        Additive white noise; None for a deterministic run.
+    seed : int, optional
+        Seeds the default initial history and the noise. The same seed gives
+        bit-identical output whatever the chunk size.
+    monitors : sequence of Monitor, default (TemporalAverage(1.0),)
+        What to record.
+    initial_history : array, optional
+        Either a state of shape (n_state, n_regions), held constant over the
+        history, or a history of shape (n_times, n_state, n_regions) whose
+        last row is the state at t = 0 and which covers at least the longest
+        delay (``n_times >= max delay steps + 1``). Default: every history
+        sample drawn uniformly within the model's ``initial_range`` (TVB's
+        default), seeded by ``seed``.
+    """
+
+    def __init__(self, connectome, model: Model, coupling: Coupling | None = None, *,
+                 speed: float = 4.0, dt: float = 0.1, integrator: str = "heun",
+                 noise: Additive | None = None, seed: int | None = None,
+                 monitors: list[Monitor] | tuple[Monitor, ...] | None = None,
+                 initial_history: np.ndarray | None = None) -> None:
+        self.connectome = connectome
+        self.model = model
+        self.coupling = Linear() if coupling is None else coupling
+        self.speed = speed
+        self.dt = dt
+        self.integrator = integrator
+        self.noise = noise
+        self.seed = seed
+        self.monitors = (TemporalAverage(1.0),) if monitors is None else tuple(monitors)
+        self.initial_history = initial_history
+
+    # -- parameters ------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Parameters, with nested ``model__x`` and ``coupling__x`` entries."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in
+                               ("speed", "dt", "integrator", "noise", "seed")}
+        out.update({f"model__{k}": v for k, v in self.model.get_params().items()})
+        out.update({f"coupling__{k}": v for k, v in self.coupling.get_params().items()})
+        return out
+
+    def set_params(self, **params: Any) -> Simulation:
+        """Set parameters, nested ones as ``model__x=...`` / ``coupling__x=...``."""
+        valid = self.get_params()
+        for key, value in params.items():
+            if key not in valid:
+                raise TypeError(f"Simulation has no parameter {key!r}.{suggest(key, valid)}")
+            part, _, name = key.partition("__")
+            if name:
+                getattr(self, part).set_params(**{name: value})
+            else:
+                setattr(self, key, value)
+        return self
+
+    # -- running ---------------------------------------------------------
+    def run(self, duration: float, *, chunk_steps: int | None = None,
+            progress: bool | None = None) -> Result:
+        """Simulate ``duration`` ms.
+
+        Parameters
+        ----------
+        duration : float
+            Simulated time in ms (rounded to whole steps).
+        chunk_steps : int, optional
+            Steps per compiled chunk (default: as many as fit in ~64 MiB of
+            scratch memory, at most 10 000). Results do not depend on it.
+        progress : bool, optional
+            Show a progress bar (default: when writing to a terminal).
+
+        Returns
+        -------
+        Result
+            One labelled array per monitor.
+
+        Raises
+        ------
+        SimulationDiverged
+            When a state becomes NaN/Inf; its ``result`` holds the output so far.
+        """
+        return self._run(duration, {}, None, chunk_steps, progress)
+
+    def sweep(self, duration: float, *, seeds: list[int] | None = None,
+              chunk_steps: int | None = None, progress: bool | None = None,
+              **params: Any) -> Result:
+        """Run B parameter sets in one compiled loop; outputs get a ``batch`` dim.
+
+        Parameters
+        ----------
+        duration : float
+            Simulated time, ms.
+        seeds : list of int, optional
+            One seed per batch member; default every member uses ``self.seed``
+            (common random numbers), so each member equals its single run.
+        **params : array
+            ``model__<name>`` or ``coupling__<name>`` = values of shape (B,)
+            or (B, n_regions) (per-region values). All must share B.
+
+        Examples
+        --------
+        >>> res = sim.sweep(10_000, coupling__a=np.linspace(0, 0.05, 32))  # doctest: +SKIP
+        """
+        if not params and seeds is None:
+            raise ValueError("sweep() needs at least one parameter array, e.g. coupling__a=[...].")
+        return self._run(duration, params, seeds, chunk_steps, progress)
+
+    # -- internals -------------------------------------------------------
+    def _validate(self) -> None:
+        from .connectome import Connectome
+
+        validate_type("connectome", self.connectome, Connectome)
+        validate_type("model", self.model, Model)
+        validate_type("coupling", self.coupling, Coupling)
+        check_range("speed", self.speed, 0.0, low_inclusive=False)
+        check_range("dt", self.dt, 0.0, low_inclusive=False)
+        check_option("integrator", self.integrator, SCHEMES)
+        if self.noise is not None:
+            validate_type("noise", self.noise, Additive)
+            if self.integrator == "rk4":
+                raise ValueError("integrator 'rk4' is deterministic; with noise use 'heun' or 'euler'.")
+        for m in self.monitors:
+            validate_type("monitor", m, Monitor)
+        names = [m.name for m in self.monitors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Two monitors share an output name: {names}.")
+
+    def _prepare(self, params: dict[str, Any], seeds: list[int] | None) -> _Prepared:
+        conn, model = self.connectome, self.model
+        n = conn.n_regions
+        n_batch, batch_coords = 1, None
+        p = model.parameter_array(n)[:, :, None]
+        cp = np.broadcast_to(self.coupling.parameter_array()[:, None, None],
+                             (len(self.coupling.parameters), n, 1))
+        if params or seeds is not None:
+            sizes = {k: len(np.atleast_1d(v)) for k, v in params.items()}
+            if seeds is not None:
+                sizes["seeds"] = len(seeds)
+            if len(set(sizes.values())) != 1:
+                raise ValueError(f"All swept arrays must share the batch size; got {sizes}.")
+            n_batch = next(iter(sizes.values()))
+            p = np.repeat(p, n_batch, axis=2)
+            cp = np.repeat(cp, n_batch, axis=2)
+            batch_coords = {}
+            for key, values in params.items():
+                part, _, name = key.partition("__")
+                table = {"model": (model.parameters, p), "coupling": (self.coupling.parameters, cp)}
+                if part not in table or name not in table[part][0]:
+                    valid = [f"model__{k}" for k in model.parameters] + \
+                            [f"coupling__{k}" for k in self.coupling.parameters]
+                    raise TypeError(f"Cannot sweep {key!r}.{suggest(key, valid)} "
+                                    f"Sweepable: {valid}.")
+                names, target = table[part]
+                v = np.asarray(values, dtype=np.float64)
+                if v.ndim == 1:
+                    target[list(names).index(name)] = v[None, :]
+                elif v.shape == (n_batch, n):
+                    target[list(names).index(name)] = v.T
+                else:
+                    raise ValueError(f"{key} must have shape ({n_batch},) or ({n_batch}, {n}), "
+                                     f"got {v.shape}.")
+                if not np.all(np.isfinite(v)):
+                    raise ValueError(f"{key} must be finite.")
+                batch_coords[key] = v
+            if seeds is not None:
+                batch_coords["seed"] = np.asarray(seeds)
+        w = conn.weights
+        delays = conn.delay_steps(self.speed, self.dt)
+        wsum = np.repeat(w.sum(axis=1), n_batch)
+        amp = None
+        if self.noise is not None:
+            amp = self.noise.amplitude(len(model.state_variables), n, self.dt)
+        return _Prepared(
+            n_batch=n_batch, batch_coords=batch_coords,
+            p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
+            cp=np.ascontiguousarray(cp.reshape(cp.shape[0], -1)),
+            long=_csr(w, delays, delays >= _BLOCK), short=_csr(w, delays, delays < _BLOCK),
+            wsum=wsum,
+            horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
+            seeds=[self.seed] * n_batch if seeds is None else list(seeds),
+        )
+
+    def _history(self, horizon: int, n_batch: int) -> np.ndarray:
+        """Initial history (horizon, n_state, n_regions, n_batch); last row is t = 0."""
+        model, n = self.model, self.connectome.n_regions
+        n_state = len(model.state_variables)
+        h = self.initial_history
+        if h is None:
+            rng = np.random.default_rng(
+                np.random.SeedSequence(self.seed).spawn(2)[0] if self.seed is not None else None)
+            lo = np.array([sv.initial_range[0] for sv in model.state_variables])
+            hi = np.array([sv.initial_range[1] for sv in model.state_variables])
+            u = rng.uniform(size=(horizon, n_state, n))
+            h = lo[:, None] + (hi - lo)[:, None] * u
+        h = np.asarray(h, dtype=np.float64)
+        if h.ndim == 2:
+            h = h[None]
+        if h.ndim == 3:
+            h = h[..., None]
+        if h.ndim != 4 or h.shape[1:3] != (n_state, n) or h.shape[3] not in (1, n_batch):
+            raise ValueError(
+                f"initial_history must be (n_state, n_regions) = ({n_state}, {n}) or "
+                f"(n_times, {n_state}, {n}), optionally with a last batch axis of "
+                f"{n_batch}; got {np.shape(self.initial_history)}."
+            )
+        if not np.all(np.isfinite(h)):
+            raise ValueError("initial_history must be finite.")
+        if h.shape[0] == 1:
+            h = np.repeat(h, horizon, axis=0)
+        if h.shape[0] < horizon:
+            raise ValueError(
+                f"initial_history covers {h.shape[0]} steps, but the longest delay needs "
+                f"{horizon} (max delay steps + 1) at speed {self.speed} mm/ms, dt {self.dt} ms."
+            )
+        return np.ascontiguousarray(np.broadcast_to(h[-horizon:], (horizon, n_state, n, n_batch)))
+
+    def _run(self, duration, params, seeds, chunk_steps, progress) -> Result:
+        self._validate()
+        check_range("duration", duration, 0.0, low_inclusive=False)
+        model, conn = self.model, self.connectome
+        prep = self._prepare(params, seeds)
+        n_state, n, nb = len(model.state_variables), conn.n_regions, prep.n_batch
+        m = n * nb
+        n_total = int(round(duration / self.dt))
+        if n_total < 1:
+            raise ValueError(f"duration {duration} ms is shorter than one step (dt={self.dt} ms).")
+        if chunk_steps is None:
+            per_step = 8 * n_state * m * (2 if self.noise is not None else 1)
+            chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
+        chunk_steps = int(check_range("chunk_steps", chunk_steps, 1))
+
+        kernel, fill = make_kernel(type(model).dfun, self.coupling.pre, self.coupling.post,
+                                   SCHEMES[self.integrator])
+        cvar = type(model).cvar_indices()
+        n_comp = self.coupling.n_components(len(cvar))
+        hist_states = self._history(prep.horizon, nb).reshape(prep.horizon, n_state, m)
+        H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK, nb))
+        hrow = np.zeros((n_comp, m))
+        fill(hist_states, cvar, prep.cp, hrow, H)
+        x = hist_states[-1].copy()
+        cur = prep.horizon - 1
+        lo, hi = type(model).bounds_arrays()
+        n_bounded = int(np.max(np.nonzero(np.isfinite(lo) | np.isfinite(hi))[0], initial=-1)) + 1
+        lo, hi = lo[:n_bounded], hi[:n_bounded]  # clamp only the variables up to the last bounded
+
+        S = np.zeros((_BLOCK, n_comp, m))
+        acc = np.zeros(_BLOCK * nb)
+        s = np.zeros((n_comp, m))
+        c = np.zeros((len(cvar), m))
+        work = [np.zeros((n_state, m)) for _ in range(5)]
+        trace = np.empty((chunk_steps, n_state, m))
+
+        info = RunInfo(self.dt, model.state_names(), tuple(sv.unit for sv in model.state_variables),
+                       model, tuple(conn.labels), nb)
+        for mon in self.monitors:
+            mon.setup(info)
+        rngs = _noise_generators(prep.seeds) if self.noise is not None else None
+        collected: dict[str, list] = {mon.name: [] for mon in self.monitors}
+        no_noise = np.empty((0, n_state, m))
+
+        step, bad = 0, -1
+        with tqdm(total=n_total, unit="step", disable=False if progress else
+                  (True if progress is False else None), leave=False) as bar:
+            while step < n_total:
+                n_chunk = min(chunk_steps, n_total - step)
+                noise = no_noise if rngs is None else _draw(rngs, prep.seeds, prep.amp, n_chunk)
+                done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
+                                        _BLOCK, *prep.long, *prep.short,
+                                        prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
+                                        trace, S, acc, s, c, hrow, *work)
+                chunk = trace[:done].reshape(done, n_state, n, nb)
+                for mon in self.monitors:
+                    t, samples = mon.consume(chunk, step)
+                    if len(t):
+                        collected[mon.name].append((t, samples))
+                step += done
+                bar.update(done)
+                if bad >= 0:
+                    break
+
+        result = self._result(collected, prep, n_total, params, seeds)
+        if bad >= 0:
+            region = conn.labels[bad // nb]
+            t_bad = (step + 1) * self.dt
+            member = f", batch member {bad % nb}" if nb > 1 else ""
+            result.status = f"diverged at t={t_bad:g} ms in region {region!r}"
+            raise SimulationDiverged(
+                f"Simulation diverged: a state became NaN/Inf at t = {t_bad:g} ms in region "
+                f"{region!r} (index {bad // nb}){member}. The {step * self.dt:g} ms computed "
+                "before are in this error's .result; try a smaller dt or check parameters.",
+                result, t_bad, region)
+        return result
+
+    def _result(self, collected, prep, n_total, params, seeds) -> Result:
+        attrs = {
+            "vbrain_version": __version__,
+            "model": type(self.model).__name__,
+            "model_params": {k: np.asarray(v).tolist() for k, v in self.model.get_params().items()},
+            "coupling": type(self.coupling).__name__,
+            "coupling_params": self.coupling.get_params(),
+            "integrator": self.integrator, "dt_ms": self.dt, "speed_mm_per_ms": self.speed,
+            "noise": repr(self.noise), "seed": -1 if self.seed is None else self.seed,
+            "connectome": getattr(self.connectome, "name", "") or "",
+            "connectome_sha256": self.connectome.checksum(),
+            "n_steps": n_total,
+            "swept": json.dumps(sorted(params)) if params else "[]",
+        }
+        data = {}
+        for mon in self.monitors:
+            parts = collected[mon.name]
+            n_var = len(mon.variables_)
+            if parts:
+                t = np.concatenate([p[0] for p in parts])
+                x = np.concatenate([p[1] for p in parts])
+            else:
+                t = np.empty(0)
+                x = np.empty((0, n_var, self.connectome.n_regions, prep.n_batch))
+            data[mon.name] = to_dataarray(mon.name, t, x, mon.variables_, mon.units_,
+                                          tuple(self.connectome.labels), prep.batch_coords,
+                                          {"monitor": repr(mon)})
+        return Result(data, attrs)
+
+
+def _csr(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Non-zero connections where ``keep``, grouped by target: (ptr, source, weight, delay)."""
+    rows, cols = np.nonzero((weights != 0) & keep)  # row-major: grouped by target i
+    ptr = np.zeros(weights.shape[0] + 1, dtype=np.int64)
+    np.add.at(ptr, rows + 1, 1)
+    return (np.cumsum(ptr), cols.astype(np.int64), weights[rows, cols].astype(np.float64),
+            delays[rows, cols].astype(np.int64))
+
+
+def _noise_generators(seeds: list[Any]) -> dict[Any, np.random.Generator]:
+    """One generator per distinct seed (noise stream of SeedSequence(seed) child 1)."""
+    gens = {}
+    for s in seeds:
+        if s not in gens:
+            ss = np.random.SeedSequence(s).spawn(2)[1] if s is not None else None
+            gens[s] = np.random.default_rng(ss)
+    return gens
+
+
+def _draw(rngs: dict, member_seeds: list, amp: np.ndarray, n_steps: int) -> np.ndarray:
+    """Noise increments (n_steps, n_state, n_regions * n_batch) for one chunk.
+
+    Each distinct seed's generator draws (n_steps, n_state, n_regions) in
+    sequence, so consecutive chunks continue one stream whatever their size.
+    """
+    draws = {s: g.standard_normal((n_steps,) + amp.shape) * amp for s, g in rngs.items()}
+    z = np.stack([draws[s] for s in member_seeds], axis=-1)
+    return z.reshape(n_steps, amp.shape[0], -1)

@@ -252,18 +252,20 @@ class Simulation:
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
         )
 
-    def _history(self, horizon: int, n_batch: int) -> np.ndarray:
+    def _history(self, horizon: int, seeds: list[Any]) -> np.ndarray:
         """Initial history (horizon, n_state, n_regions, n_batch); last row is t = 0."""
         model, n = self.model, self.connectome.n_regions
-        n_state = len(model.state_variables)
+        n_state, n_batch = len(model.state_variables), len(seeds)
         h = self.initial_history
-        if h is None:
-            rng = np.random.default_rng(
-                np.random.SeedSequence(self.seed).spawn(2)[0] if self.seed is not None else None)
-            lo = np.array([sv.initial_range[0] for sv in model.state_variables])
-            hi = np.array([sv.initial_range[1] for sv in model.state_variables])
-            u = rng.uniform(size=(horizon, n_state, n))
-            h = lo[:, None] + (hi - lo)[:, None] * u
+        if h is None:  # TVB's default: uniform in each variable's initial range, per sample
+            lo = np.array([sv.initial_range[0] for sv in model.state_variables])[:, None]
+            hi = np.array([sv.initial_range[1] for sv in model.state_variables])[:, None]
+            draws = {}
+            for s in seeds:
+                if s not in draws:
+                    u = _generator(s, stream=0).uniform(size=(horizon, n_state, n))
+                    draws[s] = lo + (hi - lo) * u
+            h = np.stack([draws[s] for s in seeds], axis=-1)
         h = np.asarray(h, dtype=np.float64)
         if h.ndim == 2:
             h = h[None]
@@ -305,7 +307,7 @@ class Simulation:
                                    SCHEMES[self.integrator])
         cvar = type(model).cvar_indices()
         n_comp = self.coupling.n_components(len(cvar))
-        hist_states = self._history(prep.horizon, nb).reshape(prep.horizon, n_state, m)
+        hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK, nb))
         hrow = np.zeros((n_comp, m))
         fill(hist_states, cvar, prep.cp, hrow, H)
@@ -402,14 +404,16 @@ def _csr(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.
             delays[rows, cols].astype(np.int64))
 
 
+def _generator(seed: Any, stream: int) -> np.random.Generator:
+    """Independent streams per seed: 0 for the initial history, 1 for the noise."""
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[stream])
+
+
 def _noise_generators(seeds: list[Any]) -> dict[Any, np.random.Generator]:
-    """One generator per distinct seed (noise stream of SeedSequence(seed) child 1)."""
-    gens = {}
-    for s in seeds:
-        if s not in gens:
-            ss = np.random.SeedSequence(s).spawn(2)[1] if s is not None else None
-            gens[s] = np.random.default_rng(ss)
-    return gens
+    """One noise generator per distinct seed."""
+    return {s: _generator(s, stream=1) for s in dict.fromkeys(seeds)}
 
 
 def _draw(rngs: dict, member_seeds: list, amp: np.ndarray, n_steps: int) -> np.ndarray:

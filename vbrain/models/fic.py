@@ -20,9 +20,12 @@ fixed point :math:`\dot S_e = \dot S_i = 0` of
         \qquad r_e = H_e(I_e) \\
     I_i &= J_N S_e - S_i + W_i I_o + \lambda G J_N c,
         \qquad r_i = H_i(I_i) \\
-    0 &= -S_e/\tau_e + (1 - S_e)\,\gamma_e r_e, \qquad 0 = -S_i/\tau_i + \gamma_i r_i
+    0 &= -S_e/\tau_e + (1 - S_e)\,\gamma_e r_e, \qquad 0 = -S_i/\tau_i + \gamma_i r_i \\
+    H_{e,i}(I) &= \frac{a_{e,i} I - b_{e,i}}{1 - \exp(-d_{e,i}(a_{e,i} I - b_{e,i}))}
 
-with every :math:`r_{e,k} = r^*` (the target) fixes, region by region:
+(``a`` in 1/nC, ``b`` in Hz, ``d`` in s, so :math:`r` is in Hz;
+:math:`\gamma_e = 0.641 \cdot 10^{-3}` and :math:`\gamma_i = 10^{-3}` turn Hz
+into 1/ms), with every :math:`r_{e,k} = r^*` (the target) fixes, region by region:
 
 1. :math:`S_e^* = \gamma_e \tau_e r^* / (1 + \gamma_e \tau_e r^*)` (the same in
    every region with the same kinetics), hence the network input
@@ -38,7 +41,9 @@ for which all regions sit at :math:`r^*` in a steady state, i.e. the fixed
 point of Deco's iterative up/down rule. The function then checks that the
 steady state is linearly stable (eigenvalues of the 2N x 2N Jacobian), so
 that the deterministic network actually settles there, and warns otherwise
-(coupling too strong for FIC to hold the network in the low-rate state).
+(coupling too strong for FIC to hold the network in the low-rate state;
+with TVB's defaults and weights scaled to a maximum in-strength of 1 this
+happens from ``G * a`` of about 1.3 (all-to-all) to 2.4 (sparse random weights)).
 
 References
 ----------
@@ -165,7 +170,9 @@ def tune_fic(
     >>> from vbrain.models import ReducedWongWangExcInh, tune_fic
     >>> W = np.ones((4, 4)) - np.eye(4)
     >>> model = ReducedWongWangExcInh(G=1.0)
-    >>> J = tune_fic(model, W, global_coupling=0.5)
+    >>> J = tune_fic(model, W, global_coupling=0.2)
+    >>> J.round(3)
+    array([1.384, 1.384, 1.384, 1.384])
     >>> model.set_params(J_i=J)  # doctest: +ELLIPSIS
     ReducedWongWangExcInh(...)
     """

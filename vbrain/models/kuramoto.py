@@ -8,12 +8,16 @@ Time in ms; :math:`\theta` in rad, :math:`\omega` in rad/ms (TVB's default
 :math:`\omega = 1` rad/ms is about 159 Hz; use e.g. ``2*pi*0.040`` for 40 Hz).
 
 All the interaction lives in the coupling: the model adds the coupling input
-as is. TVB pairs this model with its ``Kuramoto`` coupling function,
-:math:`c_{0,i} = \frac{a}{N} \sum_j w_{ij} \sin(\theta_j - \theta_i)`
-(the division by the number of regions :math:`N` and the sine are in the
-coupling, not in the model). TVB's local-coupling term
-:math:`\sin(\text{local\_coupling}\,\theta)` is dropped (it is 0 without
-local coupling).
+as is. TVB pairs this model with its ``Kuramoto`` coupling function, whose
+docstring reads :math:`\frac{a}{N} \sum_j w_{ij} \sin(\theta_j - \theta_i)`
+but whose code (tvb-library 2.10, ``post``: ``a / gx.shape[0] * gx`` on a
+(n_cvar, n_node, n_mode) array) divides by the number of coupling variables,
+1, not by :math:`N`: TVB actually computes
+:math:`c_{0,i} = a \sum_j w_{ij} \sin(\theta_j - \theta_i)` (checked on a
+3-node network). A vbrain coupling reproducing TVB must not divide by
+:math:`N` either (or users scale ``a`` by :math:`1/N` themselves). TVB's
+local-coupling term :math:`\sin(\text{local\_coupling}\,\theta)` is dropped
+(it is 0 without local coupling).
 
 BOLD: ``bold_variable`` is :math:`\theta` because it must be a state
 variable; a phase is a poor BOLD drive (:math:`\sin\theta` would be the

@@ -1,4 +1,4 @@
-r"""Larter-Breakspear conductance-based neural mass (Breakspear et al. 2003), TVB's ``LarterBreakspear``.
+r"""Larter-Breakspear neural mass (Breakspear et al. 2003), TVB's ``LarterBreakspear``.
 
 .. math::
 
@@ -6,7 +6,8 @@ r"""Larter-Breakspear conductance-based neural mass (Breakspear et al. 2003), TV
         \quad ion \in \{Ca, Na, K\} \\
     Q_V &= \tfrac12 Q_{V,max}\left(1 + \tanh\frac{V - V_T}{\delta_V}\right), \qquad
     Q_Z = \tfrac12 Q_{Z,max}\left(1 + \tanh\frac{Z - Z_T}{\delta_Z}\right) \\
-    \dot V &= t_s\big[-\big(g_{Ca} + (1 - C) r_{NMDA} a_{ee} Q_V + C r_{NMDA} a_{ee} c_0\big) m_{Ca} (V - V_{Ca}) \\
+    \dot V &= t_s\big[-\big(g_{Ca} + (1 - C) r_{NMDA} a_{ee} Q_V + C r_{NMDA} a_{ee} c_0\big)
+                 m_{Ca} (V - V_{Ca}) \\
            &\qquad - g_K W (V - V_K) - g_L (V - V_L) \\
            &\qquad - \big(g_{Na} m_{Na} + (1 - C) a_{ee} Q_V + C a_{ee} c_0\big)(V - V_{Na})
              - a_{ie} Z Q_Z + a_{ne} I_{ext}\big] \\

@@ -56,7 +56,10 @@ class MontbrioPazoRoxin(Model):
         "Delta": Parameter(1.0, "1", "half-width of the excitability distribution", (0.0, 10.0)),
         "J": Parameter(15.0, "1", "mean synaptic weight", (-25.0, 25.0)),
         "eta": Parameter(-5.0, "1", "mean excitability", (-10.0, 10.0)),
-        "Gamma": Parameter(0.0, "1", "half-width of the synaptic weight distribution (unused by dfun; TVB parity)", (0.0, 10.0)),
+        "Gamma": Parameter(
+            0.0, "1", "half-width of the synaptic weight distribution (unused by dfun; TVB parity)",
+            (0.0, 10.0),
+        ),
         "cr": Parameter(1.0, "1", "weight of the network input through r", (0.0, 1.0)),
         "cv": Parameter(0.0, "1", "weight of the network input through V", (0.0, 1.0)),
     }

@@ -297,3 +297,36 @@ def test_result_netcdf_round_trip_with_provenance(conn76, tmp_path):
     assert back.attrs["vbrain_version"] == vb.__version__
     with pytest.raises(FileExistsError, match="overwrite=True"):
         res.save(path)
+
+
+def test_streamed_run_equals_in_memory_run(conn76, tmp_path):
+    def sim():
+        return vb.Simulation(conn76, vb.models.ReducedWongWang(), noise=vb.noise.Additive(1e-5),
+                             seed=8, monitors=[vb.monitors.TemporalAverage(1.0), vb.monitors.Raw()])
+
+    memory = sim().run(25.0, progress=False)
+    path = tmp_path / "stream.nc"
+    streamed = sim().run(25.0, chunk_steps=33, out=path, progress=False)
+    assert path.exists() and not (tmp_path / "stream.nc.partial").exists()
+    for name in ("tavg", "raw"):
+        np.testing.assert_array_equal(streamed[name].values, memory[name].values)
+        np.testing.assert_array_equal(streamed[name].time.values, memory[name].time.values)
+    assert vb.Result.load(path).status == "complete"
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        sim().run(5.0, out=path, progress=False)
+
+
+def test_streamed_sweep_and_diverged_run_keep_their_output(conn76, tmp_path):
+    sim = vb.Simulation(conn76, vb.models.Generic2dOscillator(), seed=1,
+                        monitors=[vb.monitors.TemporalAverage(1.0)])
+    res = sim.sweep(5.0, coupling__a=[0.0, 0.1], out=tmp_path / "sweep.nc", progress=False)
+    assert res.tavg.sizes["batch"] == 2
+    np.testing.assert_array_equal(vb.Result.load(tmp_path / "sweep.nc").tavg["coupling__a"], [0.0, 0.1])
+
+    bad = vb.Simulation(conn76, vb.models.Linear(gamma=np.where(np.arange(76) == 3, 80.0, -1.0)),
+                        initial_history=np.ones((1, 76)), monitors=[vb.monitors.TemporalAverage(1.0)])
+    with pytest.raises(vb.SimulationDiverged):
+        bad.run(100.0, chunk_steps=20, out=tmp_path / "bad.nc", progress=False)
+    back = vb.Result.load(tmp_path / "bad.nc")
+    assert back.status.startswith("diverged at t=")
+    assert back.tavg.sizes["time"] > 0 and np.all(np.isfinite(back.tavg.values))

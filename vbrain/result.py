@@ -70,22 +70,22 @@ class Result:
     # -- files ----------------------------------------------------------
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write one NetCDF-4 file, one group per monitor (atomic: temp file + rename)."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-        tmp = path.with_name(path.name + ".partial")
-        with h5netcdf.File(tmp, "w") as f:
-            for k, v in {**self.attrs, "status": self.status}.items():
-                f.attrs[k] = _attr_value(v)
-            f.attrs["monitors"] = json.dumps(list(self.data))
+        writer = ResultWriter(path, {k: v[:0] for k, v in self.data.items()}, self.attrs,
+                              overwrite=overwrite)
         for name, da in self.data.items():
-            da.to_netcdf(tmp, mode="a", group=name, engine="h5netcdf")
-        os.replace(tmp, path)
-        return path
+            writer.append(name, da["time"].values, da.values)
+        return writer.close(self.status)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Result:
-        """Read a result written by :meth:`save` or a streamed run."""
+    def load(cls, path: str | os.PathLike, *, lazy: bool = False) -> Result:
+        """Read a result written by :meth:`save` or a streamed run.
+
+        Parameters
+        ----------
+        path : path-like
+        lazy : bool
+            Leave the samples on disk until used (for outputs larger than memory).
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"No result file at {path}.")
@@ -98,9 +98,68 @@ class Result:
         status = str(attrs.pop("status", "complete"))
         data = {}
         for name in names:
-            with xr.open_dataarray(path, group=name, engine="h5netcdf") as da:
-                data[name] = da.load()
+            da = xr.open_dataarray(path, group=name, engine="h5netcdf")
+            if not lazy:
+                with da:
+                    da = da.load()
+            data[name] = da
         return cls(data, attrs, status)
+
+
+class ResultWriter:
+    """Stream monitor samples into a NetCDF-4 file while a run goes on.
+
+    The file is written as ``<path>.partial`` and renamed to ``path`` by
+    :meth:`close`, so an interrupted run never leaves a file that looks
+    complete; its ``status`` attribute says how the run ended.
+
+    Parameters
+    ----------
+    path : path-like
+        Final file name.
+    templates : dict of str to xarray.DataArray
+        Per monitor, an empty (zero-length time) labelled array giving dims,
+        coordinates and attributes.
+    attrs : dict
+        Provenance written as global attributes.
+    overwrite : bool
+        Replace an existing file at ``path``.
+    """
+
+    def __init__(self, path: str | os.PathLike, templates: dict[str, xr.DataArray],
+                 attrs: dict[str, Any], *, overwrite: bool = False) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"{self.path} exists; pass overwrite=True to replace it.")
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(f"Output folder {self.path.parent} does not exist.")
+        self.tmp = self.path.with_name(self.path.name + ".partial")
+        with h5netcdf.File(self.tmp, "w") as f:
+            for k, v in attrs.items():
+                f.attrs[k] = _attr_value(v)
+            f.attrs["monitors"] = json.dumps(list(templates))
+            f.attrs["status"] = "running"
+        for name, da in templates.items():
+            da.to_netcdf(self.tmp, mode="a", group=name, engine="h5netcdf",
+                         unlimited_dims=["time"])
+        self._file = h5netcdf.File(self.tmp, "a")
+
+    def append(self, name: str, times: np.ndarray, samples: np.ndarray) -> None:
+        """Append samples (time first) to monitor ``name``."""
+        if len(times) == 0:
+            return
+        group = self._file[name]
+        n0 = group.dimensions["time"].size
+        group.resize_dimension("time", n0 + len(times))
+        group["time"][n0:] = times
+        group[name][n0:] = samples
+
+    def close(self, status: str = "complete") -> Path:
+        """Record how the run ended, close and move the file into place."""
+        self._file.attrs["status"] = status
+        self._file.close()
+        os.replace(self.tmp, self.path)
+        return self.path
 
 
 def to_dataarray(name: str, times: np.ndarray, samples: np.ndarray, variables: tuple[str, ...],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from .coupling import Coupling, Linear
 from .models.base import Model
 from .monitors import Monitor, RunInfo, TemporalAverage
 from .noise import Additive
-from .result import Result, to_dataarray
+from .result import Result, ResultWriter, to_dataarray
 from .sim.kernel import SCHEMES, make_kernel
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ class Simulation:
 
     # -- running ---------------------------------------------------------
     def run(self, duration: float, *, chunk_steps: int | None = None,
-            progress: bool | None = None) -> Result:
+            progress: bool | None = None, out: str | os.PathLike | None = None,
+            overwrite: bool = False) -> Result:
         """Simulate ``duration`` ms.
 
         Parameters
@@ -140,6 +142,11 @@ class Simulation:
             scratch memory, at most 10 000). Results do not depend on it.
         progress : bool, optional
             Show a progress bar (default: when writing to a terminal).
+        out : path-like, optional
+            Stream every monitor's samples to this NetCDF file as the run goes
+            (memory stays bounded); the returned Result reads from it lazily.
+        overwrite : bool
+            Replace an existing ``out`` file.
 
         Returns
         -------
@@ -151,10 +158,11 @@ class Simulation:
         SimulationDiverged
             When a state becomes NaN/Inf; its ``result`` holds the output so far.
         """
-        return self._run(duration, {}, None, chunk_steps, progress)
+        return self._run(duration, {}, None, chunk_steps, progress, out, overwrite)
 
     def sweep(self, duration: float, *, seeds: list[int] | None = None,
               chunk_steps: int | None = None, progress: bool | None = None,
+              out: str | os.PathLike | None = None, overwrite: bool = False,
               **params: Any) -> Result:
         """Run B parameter sets in one compiled loop; outputs get a ``batch`` dim.
 
@@ -168,6 +176,8 @@ class Simulation:
         **params : array
             ``model__<name>`` or ``coupling__<name>`` = values of shape (B,)
             or (B, n_regions) (per-region values). All must share B.
+        chunk_steps, progress, out, overwrite
+            As for :meth:`run`.
 
         Examples
         --------
@@ -175,7 +185,7 @@ class Simulation:
         """
         if not params and seeds is None:
             raise ValueError("sweep() needs at least one parameter array, e.g. coupling__a=[...].")
-        return self._run(duration, params, seeds, chunk_steps, progress)
+        return self._run(duration, params, seeds, chunk_steps, progress, out, overwrite)
 
     # -- internals -------------------------------------------------------
     def _validate(self) -> None:
@@ -288,7 +298,7 @@ class Simulation:
             )
         return np.ascontiguousarray(np.broadcast_to(h[-horizon:], (horizon, n_state, n, n_batch)))
 
-    def _run(self, duration, params, seeds, chunk_steps, progress) -> Result:
+    def _run(self, duration, params, seeds, chunk_steps, progress, out, overwrite) -> Result:
         self._validate()
         check_range("duration", duration, 0.0, low_inclusive=False)
         model, conn = self.model, self.connectome
@@ -328,36 +338,49 @@ class Simulation:
                        model, tuple(conn.labels), nb)
         for mon in self.monitors:
             mon.setup(info)
+        templates = {mon.name: to_dataarray(
+            mon.name, np.empty(0), np.empty((0, len(mon.variables_), n, nb)), mon.variables_,
+            mon.units_, tuple(conn.labels), prep.batch_coords, {"monitor": repr(mon)})
+            for mon in self.monitors}
+        attrs = self._provenance(n_total, params)
+        sink = _MemorySink(templates) if out is None else \
+            ResultWriter(out, templates, attrs, overwrite=overwrite)
         rngs = _noise_generators(prep.seeds) if self.noise is not None else None
-        collected: dict[str, list] = {mon.name: [] for mon in self.monitors}
         no_noise = np.empty((0, n_state, m))
 
-        step, bad = 0, -1
-        with tqdm(total=n_total, unit="step", disable=False if progress else
-                  (True if progress is False else None), leave=False) as bar:
-            while step < n_total:
-                n_chunk = min(chunk_steps, n_total - step)
-                noise = no_noise if rngs is None else _draw(rngs, prep.seeds, prep.amp, n_chunk)
-                done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
-                                        _BLOCK, *prep.long, *prep.short,
-                                        prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
-                                        trace, S, acc, s, c, hrow, *work)
-                chunk = trace[:done].reshape(done, n_state, n, nb)
-                for mon in self.monitors:
-                    t, samples = mon.consume(chunk, step)
-                    if len(t):
-                        collected[mon.name].append((t, samples))
-                step += done
-                bar.update(done)
-                if bad >= 0:
-                    break
-
-        result = self._result(collected, prep, n_total, params, seeds)
+        step, bad, status = 0, -1, "interrupted"
+        try:
+            with tqdm(total=n_total, unit="step", disable=False if progress else
+                      (True if progress is False else None), leave=False) as bar:
+                while step < n_total:
+                    n_chunk = min(chunk_steps, n_total - step)
+                    noise = no_noise if rngs is None else _draw(rngs, prep.seeds, prep.amp, n_chunk)
+                    done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
+                                            _BLOCK, *prep.long, *prep.short,
+                                            prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
+                                            trace, S, acc, s, c, hrow, *work)
+                    chunk = trace[:done].reshape(done, n_state, n, nb)
+                    for mon in self.monitors:
+                        t, samples = mon.consume(chunk, step)
+                        sink.append(mon.name, t, samples if nb > 1 or prep.batch_coords
+                                    else samples[..., 0])
+                    step += done
+                    bar.update(done)
+                    if bad >= 0:
+                        break
+            if bad >= 0:
+                region = conn.labels[bad // nb]
+                t_bad = (step + 1) * self.dt
+                status = f"diverged at t={t_bad:g} ms in region {region!r}"
+            else:
+                status = "complete"
+        finally:  # on interruption too: keep what was computed, marked as such
+            if out is None:
+                result = Result(sink.arrays(), attrs, status)
+            else:
+                result = Result.load(sink.close(status), lazy=True)
         if bad >= 0:
-            region = conn.labels[bad // nb]
-            t_bad = (step + 1) * self.dt
             member = f", batch member {bad % nb}" if nb > 1 else ""
-            result.status = f"diverged at t={t_bad:g} ms in region {region!r}"
             raise SimulationDiverged(
                 f"Simulation diverged: a state became NaN/Inf at t = {t_bad:g} ms in region "
                 f"{region!r} (index {bad // nb}){member}. The {step * self.dt:g} ms computed "
@@ -365,8 +388,8 @@ class Simulation:
                 result, t_bad, region)
         return result
 
-    def _result(self, collected, prep, n_total, params, seeds) -> Result:
-        attrs = {
+    def _provenance(self, n_total: int, params: dict[str, Any]) -> dict[str, Any]:
+        return {
             "vbrain_version": __version__,
             "model": type(self.model).__name__,
             "model_params": {k: np.asarray(v).tolist() for k, v in self.model.get_params().items()},
@@ -379,20 +402,30 @@ class Simulation:
             "n_steps": n_total,
             "swept": json.dumps(sorted(params)) if params else "[]",
         }
-        data = {}
-        for mon in self.monitors:
-            parts = collected[mon.name]
-            n_var = len(mon.variables_)
-            if parts:
-                t = np.concatenate([p[0] for p in parts])
-                x = np.concatenate([p[1] for p in parts])
-            else:
-                t = np.empty(0)
-                x = np.empty((0, n_var, self.connectome.n_regions, prep.n_batch))
-            data[mon.name] = to_dataarray(mon.name, t, x, mon.variables_, mon.units_,
-                                          tuple(self.connectome.labels), prep.batch_coords,
-                                          {"monitor": repr(mon)})
-        return Result(data, attrs)
+
+
+class _MemorySink:
+    """Collects monitor samples in memory; ``arrays()`` labels them like the templates."""
+
+    def __init__(self, templates: dict[str, Any]) -> None:
+        self.templates = templates
+        self.parts: dict[str, list] = {k: [] for k in templates}
+
+    def append(self, name: str, times: np.ndarray, samples: np.ndarray) -> None:
+        if len(times):
+            self.parts[name].append((times, samples))
+
+    def arrays(self) -> dict[str, Any]:
+        out = {}
+        for name, tpl in self.templates.items():
+            parts = self.parts[name]
+            if not parts:
+                out[name] = tpl
+                continue
+            t = np.concatenate([p[0] for p in parts])
+            out[name] = tpl.reindex(time=t).copy(data=np.concatenate([p[1] for p in parts]))
+            out[name]["time"].attrs.update(tpl["time"].attrs)
+        return out
 
 
 def _csr(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:

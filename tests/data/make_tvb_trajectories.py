@@ -1,0 +1,275 @@
+"""Make the ``tvbtraj_<case>.npz`` fixtures of tests/test_tvb_trajectories.py with TVB.
+
+Run with the TVB reference environment (tvb-library 2.10.0, tvb-data 3.0.0), not vbrain's::
+
+    /tmp/peers/tvb/bin/python tests/data/make_tvb_trajectories.py [case ...] [--dump DIR]
+
+Each case is one deterministic TVB region simulation on tvb-data's
+``connectivity_76.zip`` (weights not normalised, delays at 4 mm/ms), a model,
+a long-range coupling, a deterministic integrator, an explicit initial
+history and the Raw monitor with ``variables_of_interest`` = every state
+variable.
+
+Initial history: row ``r`` of the ``horizon`` rows (the last is t = 0) is at
+``t_r = (r - (horizon - 1)) * dt`` and holds, for state variable ``s`` and
+region ``i``::
+
+    x[r, s, i] = center[s, i] + amp[s, i] * sin(2 pi t_r / period[s, i] + phase[s, i])
+
+with center/amp/period/phase drawn per case (center within the middle 60 % of
+the range, amp up to 20 % of it; the range is the model's
+``state_variable_range`` or a sub-range of it for models whose full range
+starts them in violent transients). Varying in time, it checks how the delayed
+history is indexed. The npz stores these four arrays and the test rebuilds
+the history with the same expression.
+
+TVB conventions (tvb-library 2.10): with a provided history of ``horizon``
+rows TVB labels output k = 1, 2, ... with time (horizon - 1 + k) * dt; the
+fixture stores ``t`` = that time - (horizon - 1) * dt, i.e. time since the
+initial state, which is vbrain's Raw time base. TVB keeps the coupling
+history (and the undelayed x_i used by Difference/Kuramoto) and the weights
+in float32, so a float64 engine agrees to ~1e-7 relative only.
+
+Each npz (plain arrays, no pickles):
+
+- ``meta``: JSON string: case, versions, classes, parameters (the overrides
+  passed to both simulators, and TVB's full parameter set), integrator, dt,
+  speed, duration, horizon, compare_until_ms and why
+- ``model__<name>``, ``coupling__<name>``: the overrides (scalar or (76,))
+- ``state_names``; ``dt``, ``speed``, ``duration``, ``horizon``, ``compare_until``
+- ``hist_center``, ``hist_amp``, ``hist_period``, ``hist_phase``: (n_state, 76)
+- ``hist_first``, ``hist_last``: rows 0 and horizon-1 of the history (a check)
+- ``t`` (n_samples,), ``y`` (n_samples, n_state, 76): every step of the
+  first ``n_full`` steps, then every ``every`` ms up to ``duration`` (float64)
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import zlib
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+SPEED = 4.0
+
+# Oscillating Wilson-Cowan parameters (Wilson & Cowan 1972, limit cycle).
+_WC = dict(c_ee=16.0, c_ei=12.0, c_ie=15.0, c_ii=3.0, a_e=1.3, b_e=4.0, a_i=2.0, b_i=3.7, P=1.25)
+
+# case -> settings. ranges: per state variable (lo, hi) of the history draw
+# (default: TVB's state_variable_range). compare_until: ms of the stretch the
+# test compares (the run's duration unless roundoff-sensitive, see there).
+CASES = {
+    # Generic2dOscillator with the three deterministic schemes and two couplings
+    "g2d_sigmoidal_heun": dict(
+        model="Generic2dOscillator", model_params={},
+        coupling="Sigmoidal", coupling_params=dict(cmin=-1.0, cmax=1.0, midpoint=0.0, a=1.0, sigma=20.0),
+        integrator="heun", dt=0.1, duration=300.0),
+    "g2d_linear_euler": dict(
+        model="Generic2dOscillator", model_params={},
+        coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
+        integrator="euler", dt=0.1, duration=300.0),
+    "g2d_linear_rk4": dict(
+        model="Generic2dOscillator", model_params={},
+        coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
+        integrator="rk4", dt=0.1, duration=300.0),
+    "jansen_rit": dict(
+        model="JansenRit", model_params={},
+        coupling="SigmoidalJansenRit", coupling_params=dict(a=1.0),
+        integrator="heun", dt=0.1, duration=300.0,
+        # TVB's ranges (y1 +-500, y5 +-500 mV/ms) start kV transients that dwarf the rhythm
+        ranges=[(0.0, 0.2), (10.0, 30.0), (5.0, 25.0), (-1.0, 1.0), (-5.0, 5.0), (-5.0, 5.0)]),
+    "wilson_cowan": dict(
+        model="WilsonCowan", model_params=_WC,
+        coupling="Linear", coupling_params=dict(a=0.005, b=0.0),
+        integrator="heun", dt=0.1, duration=300.0),
+    "kuramoto": dict(
+        model="Kuramoto", model_params=dict(omega=("region", 0.8, 1.2)),
+        coupling="Kuramoto", coupling_params=dict(a=0.01),
+        integrator="heun", dt=0.1, duration=300.0),
+    "suphopf": dict(
+        model="SupHopf", model_params=dict(a=0.2, omega=0.3),
+        coupling="Difference", coupling_params=dict(a=0.01),
+        integrator="heun", dt=0.1, duration=300.0,
+        # TVB's +-5 range is stiff at dt 0.1 (|dx/dt| ~ x^3) and overflows
+        ranges=[(-1.0, 1.0), (-1.0, 1.0)]),
+    "montbrio": dict(
+        model="MontbrioPazoRoxin", model_params={},
+        coupling="Scaling", coupling_params=dict(a=0.02),
+        integrator="heun", dt=0.1, duration=300.0),
+    "reduced_wong_wang": dict(
+        model="ReducedWongWang", model_params={},
+        coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
+        integrator="heun", dt=0.1, duration=300.0),
+    "wong_wang_exc_inh": dict(
+        model="ReducedWongWangExcInh", model_params={},
+        coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
+        integrator="heun", dt=0.1, duration=300.0),
+    "epileptor": dict(
+        model="Epileptor", model_params=dict(Kvf=0.3, Kf=0.3, Ks=-0.2),
+        coupling="Difference", coupling_params=dict(a=0.02),
+        integrator="heun", dt=0.05, duration=300.0,
+        # near the attractor: TVB's full ranges start fast transients that amplify roundoff
+        ranges=[(-1.8, -1.2), (-12.0, -8.0), (2.8, 3.6), (-1.2, -0.6), (0.0, 0.3), (-0.2, 0.0)]),
+    "larter_breakspear": dict(
+        model="LarterBreakspear", model_params={},
+        # a ~ QV_max / 2 / (mean afferent weight sum 39.3): c_0 ~ a mean firing rate
+        coupling="HyperbolicTangent", coupling_params=dict(a=0.0128, b=1.0, midpoint=0.0, sigma=0.65),
+        integrator="heun", dt=0.1, duration=300.0,
+        ranges=[(-0.4, 0.4), (0.0, 0.4), (-0.1, 0.3)]),
+}
+
+INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
+               "rk4": "RungeKutta4thOrderDeterministic"}
+
+
+def history(center, amp, period, phase, horizon, dt):
+    """Initial history (horizon, n_state, n_regions); the last row is t = 0."""
+    t = (np.arange(horizon) - (horizon - 1)) * dt
+    return center + amp * np.sin(2.0 * np.pi * t[:, None, None] / period + phase)
+
+
+def draw_history(ranges, n_regions, seed):
+    """center, amp, period, phase arrays (n_state, n_regions)."""
+    rng = np.random.default_rng(seed)
+    lo = np.array([r[0] for r in ranges], float)[:, None]
+    hi = np.array([r[1] for r in ranges], float)[:, None]
+    w = hi - lo
+    shape = (len(ranges), n_regions)
+    center = rng.uniform(lo + 0.2 * w, hi - 0.2 * w, shape)
+    amp = rng.uniform(0.0, 0.2, shape) * w
+    period = rng.uniform(5.0, 40.0, shape)
+    phase = rng.uniform(0.0, 2.0 * np.pi, shape)
+    return center, amp, period, phase
+
+
+def resolve_params(spec_params, n_regions, seed):
+    """Scalars as float, ("region", lo, hi) as a seeded per-region uniform array."""
+    rng = np.random.default_rng(seed + 1000)
+    out = {}
+    for k, v in spec_params.items():
+        out[k] = rng.uniform(v[1], v[2], n_regions) if isinstance(v, tuple) else float(v)
+    return out
+
+
+def _tvb_params(obj):
+    from tvb.basic.neotraits.api import NArray
+
+    out = {}
+    for name in type(obj).declarative_attrs:
+        if isinstance(getattr(type(obj), name), NArray):
+            v = np.asarray(getattr(obj, name), dtype=float).ravel()
+            out[name] = v.tolist() if v.size > 1 else float(v[0])
+    return out
+
+
+def run_tvb(case, spec, duration=None, seed=None):
+    """Run one case in TVB; return a dict of everything the fixture needs (full resolution)."""
+    from tvb.datatypes.connectivity import Connectivity
+    from tvb.simulator import coupling as tvb_coupling
+    from tvb.simulator import integrators, models, monitors, simulator
+
+    duration = spec["duration"] if duration is None else duration
+    seed = zlib.crc32(case.encode()) if seed is None else seed
+    dt = spec["dt"]
+    conn = Connectivity.from_file("connectivity_76.zip")
+    conn.speed = np.array([SPEED])
+    conn.configure()
+    n = conn.number_of_regions
+    conn.set_idelays(dt)
+    horizon = int(conn.idelays.max()) + 1
+
+    mparams = resolve_params(spec["model_params"], n, seed)
+    model = getattr(models, spec["model"])(**{k: np.atleast_1d(v) for k, v in mparams.items()})
+    model.variables_of_interest = tuple(model.state_variables)
+    cparams = {k: float(v) for k, v in spec["coupling_params"].items()}
+    cpl = getattr(tvb_coupling, spec["coupling"])(**{k: np.array([v]) for k, v in cparams.items()})
+    integ = getattr(integrators, INTEGRATORS[spec["integrator"]])(dt=dt)
+
+    names = list(model.state_variables)
+    ranges = spec.get("ranges") or [tuple(model.state_variable_range[s]) for s in names]
+    center, amp, period, phase = draw_history(ranges, n, seed)
+    hist = history(center, amp, period, phase, horizon, dt)
+
+    sim = simulator.Simulator(connectivity=conn, conduction_speed=SPEED, model=model, coupling=cpl,
+                              integrator=integ, monitors=[monitors.Raw()],
+                              initial_conditions=hist[..., None], simulation_length=duration)
+    sim.configure()
+    assert sim.connectivity.horizon == horizon
+    (t, y), = sim.run()
+    t = np.asarray(t, float) - (horizon - 1) * dt  # time since the initial state
+    y = np.asarray(y, float)[..., 0]  # (time, state, region)
+    n_steps = int(round(duration / dt))
+    assert y.shape == (n_steps, len(names), n), y.shape
+    assert np.allclose(t, np.arange(1, n_steps + 1) * dt), t[:3]
+    if not np.all(np.isfinite(y)):
+        raise RuntimeError(f"{case}: TVB diverged")
+    return dict(t=t, y=y, names=names, horizon=horizon, mparams=mparams, cparams=cparams,
+                hist=hist, center=center, amp=amp, period=period, phase=phase, ranges=ranges,
+                model=model, coupling=cpl, integrator=integ, duration=duration)
+
+
+def fixture(case, spec, out):
+    """Subsample a run_tvb() result into the fixture arrays."""
+    dt = spec["dt"]
+    n_full = spec.get("n_full", int(round(1.0 / dt)))
+    every = int(round(spec.get("every", 5.0) / dt))
+    n_steps = len(out["t"])
+    k = np.union1d(np.arange(1, n_full + 1), np.arange(every, n_steps + 1, every))  # step numbers
+    compare_until = spec.get("compare_until", out["duration"])
+    meta = dict(
+        case=case, tvb_library=version("tvb-library"), tvb_data=version("tvb-data"),
+        numpy=np.__version__, python=platform.python_version(),
+        connectivity="tvb-data connectivity_76.zip (Connectivity.from_file), weights not normalised",
+        speed_mm_per_ms=SPEED, dt_ms=dt, duration_ms=out["duration"], horizon=out["horizon"],
+        model_class=spec["model"], coupling_class=spec["coupling"],
+        integrator=spec["integrator"], integrator_class=type(out["integrator"]).__name__,
+        model_params_overrides={k: (v.tolist() if np.ndim(v) else v) for k, v in out["mparams"].items()},
+        coupling_params=out["cparams"],
+        tvb_model_params=_tvb_params(out["model"]), tvb_coupling_params=_tvb_params(out["coupling"]),
+        state_names=out["names"], history_ranges=[list(r) for r in out["ranges"]],
+        history="x[r,s,i] = center + amp*sin(2*pi*t_r/period + phase), t_r = (r-(horizon-1))*dt",
+        monitor="Raw, variables_of_interest = all state variables",
+        samples=f"steps 1..{n_full} then every {every} steps; t = (k)*dt since the initial state",
+        compare_until_ms=compare_until, compare_note=spec.get("compare_note", "whole run"),
+    )
+    arrays = dict(
+        meta=np.array(json.dumps(meta)), state_names=np.array(out["names"]),
+        dt=np.float64(dt), speed=np.float64(SPEED), duration=np.float64(out["duration"]),
+        horizon=np.int64(out["horizon"]), compare_until=np.float64(compare_until),
+        hist_center=out["center"], hist_amp=out["amp"], hist_period=out["period"],
+        hist_phase=out["phase"], hist_first=out["hist"][0], hist_last=out["hist"][-1],
+        t=out["t"][k - 1], y=out["y"][k - 1],
+    )
+    for name, v in out["mparams"].items():
+        arrays[f"model__{name}"] = np.asarray(v, dtype=np.float64)
+    for name, v in out["cparams"].items():
+        arrays[f"coupling__{name}"] = np.float64(v)
+    return arrays
+
+
+def main(argv):
+    dump = None
+    if "--dump" in argv:
+        i = argv.index("--dump")
+        dump = Path(argv[i + 1])
+        dump.mkdir(parents=True, exist_ok=True)
+        argv = argv[:i] + argv[i + 2:]
+    for case in argv or CASES:
+        spec = CASES[case]
+        out = run_tvb(case, spec)
+        if dump is not None:  # full resolution, for choosing compare_until / checking sizes
+            np.savez(dump / f"full_{case}.npz", t=out["t"], y=out["y"], hist=out["hist"],
+                     horizon=out["horizon"])
+        path = HERE / f"tvbtraj_{case}.npz"
+        np.savez_compressed(path, **fixture(case, spec, out))
+        print(f"{case}: horizon {out['horizon']}, {len(out['t'])} steps, "
+              f"{path.stat().st_size / 1024:.0f} kB", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -84,7 +84,8 @@ class Simulation:
         Either a state of shape (n_state, n_regions), held constant over the
         history, or a history of shape (n_times, n_state, n_regions) whose
         last row is the state at t = 0 and which covers at least the longest
-        delay (``n_times >= max delay steps + 1``). Default: every history
+        delay (``n_times >= max delay steps + 1``). Values outside the model's
+        state bounds are clamped to them (as TVB does). Default: every history
         sample drawn uniformly within the model's ``initial_range`` (TVB's
         default), seeded by ``seed``.
     """
@@ -296,7 +297,10 @@ class Simulation:
                 f"initial_history covers {h.shape[0]} steps, but the longest delay needs "
                 f"{horizon} (max delay steps + 1) at speed {self.speed} mm/ms, dt {self.dt} ms."
             )
-        return np.ascontiguousarray(np.broadcast_to(h[-horizon:], (horizon, n_state, n, n_batch)))
+        # as TVB: every history row is clamped to the state bounds before the first step
+        lo, hi = type(model).bounds_arrays()
+        h = np.clip(h[-horizon:], lo[:, None, None], hi[:, None, None])
+        return np.ascontiguousarray(np.broadcast_to(h, (horizon, n_state, n, n_batch)))
 
     def _run(self, duration, params, seeds, chunk_steps, progress, out, overwrite) -> Result:
         self._validate()

@@ -40,7 +40,11 @@ Each npz (plain arrays, no pickles):
 - ``hist_center``, ``hist_amp``, ``hist_period``, ``hist_phase``: (n_state, 76)
 - ``hist_first``, ``hist_last``: rows 0 and horizon-1 of the history (a check)
 - ``t`` (n_samples,), ``y`` (n_samples, n_state, 76): every step of the
-  first ``n_full`` steps, then every ``every`` ms up to ``duration`` (float64)
+  first ``n_full`` steps (1 ms), then every ``every`` ms (default 5) up to
+  ``store_until`` (default ``duration``), float64
+
+Random draws (history, per-region parameters) are seeded by crc32 of the case
+name, so the fixtures are reproducible case by case.
 """
 
 from __future__ import annotations
@@ -61,8 +65,9 @@ SPEED = 4.0
 _WC = dict(c_ee=16.0, c_ei=12.0, c_ie=15.0, c_ii=3.0, a_e=1.3, b_e=4.0, a_i=2.0, b_i=3.7, P=1.25)
 
 # case -> settings. ranges: per state variable (lo, hi) of the history draw
-# (default: TVB's state_variable_range). compare_until: ms of the stretch the
-# test compares (the run's duration unless roundoff-sensitive, see there).
+# (default: TVB's state_variable_range); ("region", lo, hi) parameter values are
+# per-region uniform draws. compare_until: ms of the stretch the test compares
+# (the run's duration unless roundoff-sensitive, see there).
 CASES = {
     # Generic2dOscillator with the three deterministic schemes and two couplings
     "g2d_sigmoidal_heun": dict(
@@ -80,7 +85,7 @@ CASES = {
     "jansen_rit": dict(
         model="JansenRit", model_params={},
         coupling="SigmoidalJansenRit", coupling_params=dict(a=1.0),
-        integrator="heun", dt=0.1, duration=300.0,
+        integrator="heun", dt=0.1, duration=300.0, every=10.0,
         # TVB's ranges (y1 +-500, y5 +-500 mV/ms) start kV transients that dwarf the rhythm
         ranges=[(0.0, 0.2), (10.0, 30.0), (5.0, 25.0), (-1.0, 1.0), (-5.0, 5.0), (-5.0, 5.0)]),
     "wilson_cowan": dict(
@@ -88,8 +93,9 @@ CASES = {
         coupling="Linear", coupling_params=dict(a=0.005, b=0.0),
         integrator="heun", dt=0.1, duration=300.0),
     "kuramoto": dict(
-        model="Kuramoto", model_params=dict(omega=("region", 0.8, 1.2)),
-        coupling="Kuramoto", coupling_params=dict(a=0.01),
+        model="Kuramoto", model_params=dict(omega=("region", 0.04, 0.08)),  # 6-13 Hz
+        # no 1/N in TVB's sparse Kuramoto coupling: a * (mean afferent weight sum 39) ~ 2 omega
+        coupling="Kuramoto", coupling_params=dict(a=0.003),
         integrator="heun", dt=0.1, duration=300.0),
     "suphopf": dict(
         model="SupHopf", model_params=dict(a=0.2, omega=0.3),
@@ -99,12 +105,19 @@ CASES = {
         ranges=[(-1.0, 1.0), (-1.0, 1.0)]),
     "montbrio": dict(
         model="MontbrioPazoRoxin", model_params={},
-        coupling="Scaling", coupling_params=dict(a=0.02),
+        coupling="Scaling", coupling_params=dict(a=0.01),
         integrator="heun", dt=0.1, duration=300.0),
     "reduced_wong_wang": dict(
         model="ReducedWongWang", model_params={},
         coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
         integrator="heun", dt=0.1, duration=300.0),
+    # TVB clamps every row of a provided initial history to state_variable_boundaries
+    # (history.py: integrator.bound_and_clamp(history[it])) before the first step
+    "reduced_wong_wang_clamped_history": dict(
+        model="ReducedWongWang", model_params={},
+        coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
+        integrator="heun", dt=0.1, duration=50.0, every=1.0,
+        ranges=[(-0.25, 1.25)]),  # S beyond its bounds [0, 1] in part of the history
     "wong_wang_exc_inh": dict(
         model="ReducedWongWangExcInh", model_params={},
         coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
@@ -112,15 +125,22 @@ CASES = {
     "epileptor": dict(
         model="Epileptor", model_params=dict(Kvf=0.3, Kf=0.3, Ks=-0.2),
         coupling="Difference", coupling_params=dict(a=0.02),
-        integrator="heun", dt=0.05, duration=300.0,
+        integrator="heun", dt=0.05, duration=300.0, every=10.0,
         # near the attractor: TVB's full ranges start fast transients that amplify roundoff
         ranges=[(-1.8, -1.2), (-12.0, -8.0), (2.8, 3.6), (-1.2, -0.6), (0.0, 0.3), (-0.2, 0.0)]),
     "larter_breakspear": dict(
-        model="LarterBreakspear", model_params={},
+        # d_V = 0.55 (TVB default 0.65): still chaotic, but float32 roundoff needs ~100 ms
+        # instead of ~35 ms to grow past 1e-7, so the compared stretch spans 2 max delays
+        model="LarterBreakspear", model_params=dict(d_V=0.55),
         # a ~ QV_max / 2 / (mean afferent weight sum 39.3): c_0 ~ a mean firing rate
-        coupling="HyperbolicTangent", coupling_params=dict(a=0.0128, b=1.0, midpoint=0.0, sigma=0.65),
+        coupling="HyperbolicTangent", coupling_params=dict(a=0.0128, b=1.0, midpoint=0.0, sigma=0.55),
         integrator="heun", dt=0.1, duration=300.0,
-        ranges=[(-0.4, 0.4), (0.0, 0.4), (-0.1, 0.3)]),
+        # on the attractor: starts with Z too high or V too low run away (Z grows without bound)
+        ranges=[(-0.3, 0.3), (0.05, 0.45), (-0.05, 0.15)],
+        compare_until=80.0, store_until=80.0, every=2.0,
+        compare_note="chaotic: TVB's float32 coupling history (~6e-8 relative) grows past "
+                     "1e-7 of max|x| after ~100 ms and reaches 1e-2 by 300 ms; only the "
+                     "first 80 ms are stored and compared"),
 }
 
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
@@ -154,6 +174,13 @@ def resolve_params(spec_params, n_regions, seed):
     for k, v in spec_params.items():
         out[k] = rng.uniform(v[1], v[2], n_regions) if isinstance(v, tuple) else float(v)
     return out
+
+
+def _version(dist):
+    try:
+        return version(dist)
+    except Exception:  # importable without its metadata
+        return "unknown"
 
 
 def _tvb_params(obj):
@@ -218,11 +245,11 @@ def fixture(case, spec, out):
     dt = spec["dt"]
     n_full = spec.get("n_full", int(round(1.0 / dt)))
     every = int(round(spec.get("every", 5.0) / dt))
-    n_steps = len(out["t"])
+    n_steps = int(round(spec.get("store_until", out["duration"]) / dt))
     k = np.union1d(np.arange(1, n_full + 1), np.arange(every, n_steps + 1, every))  # step numbers
     compare_until = spec.get("compare_until", out["duration"])
     meta = dict(
-        case=case, tvb_library=version("tvb-library"), tvb_data=version("tvb-data"),
+        case=case, tvb_library=_version("tvb-library"), tvb_data=_version("tvb-data"),
         numpy=np.__version__, python=platform.python_version(),
         connectivity="tvb-data connectivity_76.zip (Connectivity.from_file), weights not normalised",
         speed_mm_per_ms=SPEED, dt_ms=dt, duration_ms=out["duration"], horizon=out["horizon"],

@@ -162,21 +162,36 @@ class ResultWriter:
         return self.path
 
 
-def to_dataarray(name: str, times: np.ndarray, samples: np.ndarray, variables: tuple[str, ...],
-                 units: tuple[str, ...], regions: tuple[str, ...],
-                 batch_coords: dict[str, np.ndarray] | None, attrs: dict[str, Any]) -> xr.DataArray:
-    """Label a monitor's samples (time, variable, region, batch) as a DataArray."""
-    coords: dict[str, Any] = {
-        "time": ("time", times, {"units": "ms", "long_name": "time"}),
-        "variable": list(variables),
-        "unit": ("variable", list(units)),
-        "region": list(regions),
-    }
-    dims = ["time", "variable", "region", "batch"]
+def label_samples(name: str, times: np.ndarray, samples: np.ndarray,
+                  space: list[tuple[str, list, dict[str, list]]],
+                  batch_coords: dict[str, np.ndarray] | None,
+                  attrs: dict[str, Any]) -> xr.DataArray:
+    """Label a monitor's samples (time, *space, batch) as a DataArray.
+
+    Parameters
+    ----------
+    name : str
+        Monitor output name.
+    times : array (n_samples,), ms
+    samples : array (n_samples, *space sizes, n_batch)
+    space : list of (dim, labels, extra coordinates along that dim)
+        E.g. ``[("variable", ["V", "W"], {"unit": ["1", "1"]}), ("region", labels, {})]``.
+    batch_coords : dict or None
+        Swept values per batch member; None drops the batch axis (a single run).
+    attrs : dict
+        Attributes of the array (e.g. ``units``, the monitor's repr).
+    """
+    coords: dict[str, Any] = {"time": ("time", times, {"units": "ms", "long_name": "time"})}
+    dims = ["time"]
+    for dim, labels, extra in space:
+        dims.append(dim)
+        coords[dim] = list(labels)
+        for key, values in extra.items():
+            coords[key] = (dim, list(values))
     if batch_coords is None:
         samples = samples[..., 0]
-        dims = dims[:3]
     else:
+        dims.append("batch")
         coords["batch"] = np.arange(samples.shape[-1])
         for key, val in batch_coords.items():
             val = np.asarray(val)

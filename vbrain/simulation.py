@@ -17,7 +17,7 @@ from .coupling import Coupling, Linear
 from .models.base import Model
 from .monitors import Monitor, RunInfo, TemporalAverage
 from .noise import Additive
-from .result import Result, ResultWriter, to_dataarray
+from .result import Result, ResultWriter, label_samples
 from .sim.kernel import SCHEMES, make_kernel
 
 logger = logging.getLogger(__name__)
@@ -342,10 +342,12 @@ class Simulation:
                        model, tuple(conn.labels), nb)
         for mon in self.monitors:
             mon.setup(info)
-        templates = {mon.name: to_dataarray(
-            mon.name, np.empty(0), np.empty((0, len(mon.variables_), n, nb)), mon.variables_,
-            mon.units_, tuple(conn.labels), prep.batch_coords, {"monitor": repr(mon)})
-            for mon in self.monitors}
+        templates = {}
+        for mon in self.monitors:
+            space = mon.space()
+            templates[mon.name] = label_samples(
+                mon.name, np.empty(0), np.empty((0, *(len(lab) for _, lab, _ in space), nb)),
+                space, prep.batch_coords, {"monitor": repr(mon), **mon.attrs()})
         attrs = self._provenance(n_total, params)
         sink = _MemorySink(templates) if out is None else \
             ResultWriter(out, templates, attrs, overwrite=overwrite)

@@ -92,9 +92,23 @@ class Monitor:
         Returns
         -------
         times : array (n_samples,), ms
-        samples : array (n_samples, n_variables, n_regions, n_batch)
+        samples : array (n_samples, *space, n_batch)
+            Axes as :meth:`space` describes them, batch last.
         """
         raise NotImplementedError  # abstract: every monitor implements it
+
+    def space(self) -> list[tuple[str, list, dict[str, list]]]:
+        """Labelled axes of one sample, after time and before batch.
+
+        Default: ``variable`` (with a ``unit`` coordinate) and ``region``.
+        Sensor monitors return ``[("sensor", names, {...})]`` instead.
+        """
+        return [("variable", list(self.variables_), {"unit": list(self.units_)}),
+                ("region", list(self.info.region_labels), {})]
+
+    def attrs(self) -> dict[str, Any]:
+        """Attributes of the output array (e.g. ``units`` when one unit applies)."""
+        return {}
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Running state to checkpoint (empty when the monitor is stateless)."""

@@ -80,9 +80,13 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                     for b in range(nb):
                         S[kt, q, i * nb + b] = acc[kt * nb + b]
         for kt in range(kb):
-            # short connections (delay < block), then the coupling function
-            for q in range(n_comp):
-                for i in range(n_regions):
+            step = n + kt
+            total = 0.0
+            # Every node's step depends only on the history and its own state (the
+            # coupling is held through the stages), so one pass per node does it all:
+            # coupling, integration, recording and the push to the history buffer.
+            for i in range(n_regions):
+                for q in range(n_comp):
                     for b in range(nb):
                         s[q, i * nb + b] = S[kt, q, i * nb + b]
                     for nz in range(short_ptr[i], short_ptr[i + 1]):
@@ -90,75 +94,64 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                         j = short_col[nz]
                         for b in range(nb):
                             s[q, i * nb + b] += w * H[q, j, cur - short_d[nz], b]
-            for k in range(n_nodes):
-                post(s, x, cvar, wsum, cp, c, k)
-            step = n + kt
-            if SCHEME == EULER:
-                for k in range(n_nodes):
-                    dfun(x, c, p, d1, k)
+                for b in range(nb):
+                    k = i * nb + b
+                    post(s, x, cvar, wsum, cp, c, k)
+                    if SCHEME == EULER:
+                        dfun(x, c, p, d1, k)
+                        for v in range(n_state):
+                            x[v, k] += dt * d1[v, k]
+                            if stochastic:
+                                x[v, k] += noise[step, v, k]
+                        _clamp(x, lo, hi, k)
+                    elif SCHEME == HEUN:
+                        dfun(x, c, p, d1, k)
+                        for v in range(n_state):
+                            xt[v, k] = x[v, k] + dt * d1[v, k]
+                            if stochastic:
+                                xt[v, k] += noise[step, v, k]
+                        _clamp(xt, lo, hi, k)
+                        dfun(xt, c, p, d2, k)
+                        for v in range(n_state):
+                            x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
+                            if stochastic:
+                                x[v, k] += noise[step, v, k]
+                        _clamp(x, lo, hi, k)
+                    else:  # RK4, deterministic
+                        dfun(x, c, p, d1, k)
+                        for v in range(n_state):
+                            xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
+                        _clamp(xt, lo, hi, k)
+                        dfun(xt, c, p, d2, k)
+                        for v in range(n_state):
+                            xt[v, k] = x[v, k] + 0.5 * dt * d2[v, k]
+                        _clamp(xt, lo, hi, k)
+                        dfun(xt, c, p, d3, k)
+                        for v in range(n_state):
+                            xt[v, k] = x[v, k] + dt * d3[v, k]
+                        _clamp(xt, lo, hi, k)
+                        dfun(xt, c, p, d4, k)
+                        for v in range(n_state):
+                            x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
+                                                   + d4[v, k])
+                        _clamp(x, lo, hi, k)
                     for v in range(n_state):
-                        x[v, k] += dt * d1[v, k]
-                        if stochastic:
-                            x[v, k] += noise[step, v, k]
-                    _clamp(x, lo, hi, k)
-            elif SCHEME == HEUN:
-                for k in range(n_nodes):
-                    dfun(x, c, p, d1, k)
-                    for v in range(n_state):
-                        xt[v, k] = x[v, k] + dt * d1[v, k]
-                        if stochastic:
-                            xt[v, k] += noise[step, v, k]
-                    _clamp(xt, lo, hi, k)
-                for k in range(n_nodes):
-                    dfun(xt, c, p, d2, k)
-                    for v in range(n_state):
-                        x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
-                        if stochastic:
-                            x[v, k] += noise[step, v, k]
-                    _clamp(x, lo, hi, k)
-            else:  # RK4, deterministic
-                for k in range(n_nodes):
-                    dfun(x, c, p, d1, k)
-                    for v in range(n_state):
-                        xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
-                    _clamp(xt, lo, hi, k)
-                for k in range(n_nodes):
-                    dfun(xt, c, p, d2, k)
-                for k in range(n_nodes):
-                    for v in range(n_state):
-                        xt[v, k] = x[v, k] + 0.5 * dt * d2[v, k]
-                    _clamp(xt, lo, hi, k)
-                for k in range(n_nodes):
-                    dfun(xt, c, p, d3, k)
-                for k in range(n_nodes):
-                    for v in range(n_state):
-                        xt[v, k] = x[v, k] + dt * d3[v, k]
-                    _clamp(xt, lo, hi, k)
-                for k in range(n_nodes):
-                    dfun(xt, c, p, d4, k)
-                    for v in range(n_state):
-                        x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k] + d4[v, k])
-                    _clamp(x, lo, hi, k)
-            # record, check, push the new state's pre-values
-            total = 0.0
-            for v in range(n_state):
-                for k in range(n_nodes):
-                    trace[step, v, k] = x[v, k]
-                    total += x[v, k]
+                        trace[step, v, k] = x[v, k]
+                        total += x[v, k]
+                    # the new state goes to column cur + 1: column cur (the state this
+                    # step started from) is still read by zero-delay connections
+                    pre(x, cvar, cp, hrow, k)
+                    for q in range(n_comp):
+                        H[q, i, cur + 1, b] = hrow[q, k]
             if not np.isfinite(total):  # NaN/Inf anywhere makes the sum non-finite
                 for k in range(n_nodes):
                     for v in range(n_state):
                         if not np.isfinite(x[v, k]):
                             return step, k, cur
             cur += 1
-            for k in range(n_nodes):
-                pre(x, cvar, cp, hrow, k)
-            for q in range(n_comp):
-                for i in range(n_regions):
-                    for b in range(nb):
-                        H[q, i, cur, b] = hrow[q, i * nb + b]
         n += kb
     return n_steps, -1, cur
+
 
 @njit(cache=True)
 def fill(states, cvar, cp, hrow, H):  # pragma: no cover - compiled

@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 
 #: scratch memory per chunk (trace + noise), bytes
 _CHUNK_BYTES = 64 * 2**20
-#: steps whose long-delay coupling is gathered at once (see sim/kernel.py)
-_BLOCK = 16
+#: steps whose long-delay coupling is gathered at once, and spare history
+#: columns for its padded reads (see sim/loop.py)
+_BLOCK, _SLACK = 16, 8
 
 
 class SimulationDiverged(RuntimeError):
@@ -317,22 +318,22 @@ class Simulation:
             chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
         chunk_steps = int(check_range("chunk_steps", chunk_steps, 1))
 
-        kernel, fill = make_kernel(type(model).dfun, self.coupling.pre, self.coupling.post,
-                                   SCHEMES[self.integrator])
         cvar = type(model).cvar_indices()
         n_comp = self.coupling.n_components(len(cvar))
+        lo, hi = type(model).bounds_arrays()
+        bounded = bool(np.any(np.isfinite(lo) | np.isfinite(hi)))
+        kernel, fill = make_kernel(type(model).dfun, self.coupling.pre, self.coupling.post,
+                                   SCHEMES[self.integrator], n_state=n_state, n_comp=n_comp,
+                                   batched=nb > 1, stochastic=self.noise is not None,
+                                   bounded=bounded)
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
-        H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK, nb))
+        H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
         hrow = np.zeros((n_comp, m))
         fill(hist_states, cvar, prep.cp, hrow, H)
         x = hist_states[-1].copy()
         cur = prep.horizon - 1
-        lo, hi = type(model).bounds_arrays()
-        n_bounded = int(np.max(np.nonzero(np.isfinite(lo) | np.isfinite(hi))[0], initial=-1)) + 1
-        lo, hi = lo[:n_bounded], hi[:n_bounded]  # clamp only the variables up to the last bounded
-
         S = np.zeros((_BLOCK, n_comp, m))
-        acc = np.zeros(_BLOCK * nb)
+        acc = np.zeros(_BLOCK * nb + 8)
         s = np.zeros((n_comp, m))
         c = np.zeros((len(cvar), m))
         work = [np.zeros((n_state, m)) for _ in range(5)]

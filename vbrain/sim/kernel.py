@@ -5,7 +5,9 @@ the kernel cache directory under a name hashed from everything that shapes the
 compiled code (the loop source, the per-node functions' code, the scheme, the
 numba version), binds the model's ``dfun`` and the coupling's ``pre``/``post``
 (re-jitted with ``inline="always"``: a real call per node would pass and
-reference-count every array argument) and imports it. numba then caches the
+reference-count every array argument) and the structural constants (state
+and history sizes, batch, noise, bounds: compile-time, so loops over them
+unroll) and imports it. numba then caches the
 machine code beside that file, so a second process starts without compiling.
 
 The cache lives in ``$VBRAIN_CACHE_DIR`` or ``~/.cache/vbrain/kernels``.
@@ -46,15 +48,30 @@ def _fingerprint(func) -> bytes:
                  code.co_consts, code.co_names)).encode()
 
 
-def make_kernel(dfun, pre, post, scheme: int):
-    """Return (loop, history filler) compiled for this model, coupling and scheme."""
-    key = (dfun, pre, post, scheme)
+def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
+                stochastic: bool, bounded: bool):
+    """Return (loop, history filler) compiled for this model, coupling and scheme.
+
+    Parameters
+    ----------
+    dfun, pre, post : numba dispatchers
+        The model's right-hand side and the coupling's per-node functions.
+    scheme : int
+        EULER, HEUN or RK4.
+    n_state, n_comp : int
+        Number of state variables and of history components per node.
+    batched, stochastic, bounded : bool
+        More than one batch member; additive noise; any state bound to clamp.
+    """
+    constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
+                     BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded))
+    key = (dfun, pre, post, tuple(constants.items()))
     if key in _loaded:
         return _loaded[key]
     source = _LOOP_SOURCE.read_text()
     h = hashlib.sha256(source.encode())
     for part in (_fingerprint(dfun), _fingerprint(pre), _fingerprint(post),
-                 str(scheme).encode(), numba.__version__.encode()):
+                 repr(sorted(constants.items())).encode(), numba.__version__.encode()):
         h.update(part)
     name = f"vbrain_kernel_{h.hexdigest()[:20]}"
     folder = cache_dir()
@@ -71,7 +88,7 @@ def make_kernel(dfun, pre, post, scheme: int):
         dfun=njit(inline="always")(dfun.py_func),
         pre=njit(inline="always")(pre.py_func),
         post=njit(inline="always")(post.py_func),
-        SCHEME=scheme,
+        **constants,
     )
     sys.modules[name] = module
     spec.loader.exec_module(module)

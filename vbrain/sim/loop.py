@@ -2,8 +2,10 @@
 
 This file is not imported as is: ``kernel.make_kernel`` copies it to the
 kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
-coupling's per-node functions) and ``SCHEME`` bound in its namespace, so that
-numba compiles, inlines and caches one specialised loop per combination.
+coupling's per-node functions) and the constants ``SCHEME``, ``N_STATE``,
+``N_COMP``, ``BATCHED``, ``STOCHASTIC`` and ``BOUNDED`` bound in its namespace,
+so that numba compiles, inlines and caches one specialised loop per
+combination (loops over the constants unroll, dead branches vanish).
 The loop sees arrays and scalars only; ``Simulation`` prepares them.
 
 Layout: nodes are region x batch member, node ``k = i * n_batch + b`` (batch
@@ -27,20 +29,23 @@ One step from state x_n at time t_n:
 3. x_{n+1} is written to ``trace[n]`` and its pre-values to the next ring row.
 """
 
-# ruff: noqa: F821  (dfun, pre, post, SCHEME are bound by kernel.make_kernel)
+# ruff: noqa: F821  (dfun, pre, post and the upper-case constants are bound by kernel.make_kernel)
 import numpy as np
 from numba import njit
 
 EULER, HEUN, RK4 = 0, 1, 2
+#: spare columns at the end of the history buffer (padded reads of the long gather)
+SLACK = 8
 
 
 @njit(inline="always")
 def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
-    for v in range(lo.shape[0]):
-        if x[v, k] < lo[v]:
-            x[v, k] = lo[v]
-        elif x[v, k] > hi[v]:
-            x[v, k] = hi[v]
+    if BOUNDED:
+        for v in range(N_STATE):
+            if x[v, k] < lo[v]:
+                x[v, k] = lo[v]
+            elif x[v, k] > hi[v]:
+                x[v, k] = hi[v]
 
 
 @njit(cache=True)
@@ -49,16 +54,20 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
            wsum, cvar, p, cp, lo, hi, noise, trace,
            S, acc, s, c, hrow, d1, d2, d3, d4, xt):  # pragma: no cover - compiled
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``)."""
-    n_state, n_nodes = x.shape
-    n_comp, n_regions, n_cols = H.shape[0], H.shape[1], H.shape[2]
-    nb = n_batch
+    # N_STATE, N_COMP, BATCHED, STOCHASTIC, BOUNDED are compile-time constants:
+    # loops over them unroll and dead branches vanish
+    n_state, n_comp = N_STATE, N_COMP
+    n_nodes = x.shape[1]
+    n_regions, n_cols = H.shape[1], H.shape[2]
+    nb = n_batch if BATCHED else 1
     Hf = H.reshape(-1)
-    stochastic = noise.shape[0] > 0
+    stochastic = STOCHASTIC
     n = 0
     while n < n_steps:
         kb = min(block, n_steps - n)
-        # keep room for kb new columns: move the last dmax + 1 columns to the front
-        if cur + kb >= n_cols:
+        # keep room for kb new columns and the slack: move the last dmax + 1 columns
+        # to the front
+        if cur + kb + SLACK >= n_cols:
             shift = cur - dmax
             for q in range(n_comp):
                 for j in range(n_regions):
@@ -70,12 +79,29 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
         run = kb * nb
         for q in range(n_comp):
             for i in range(n_regions):
-                acc[:run] = 0.0
-                for nz in range(long_ptr[i], long_ptr[i + 1]):
-                    w = long_w[nz]
-                    o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb
-                    for u in range(run):
-                        acc[u] += w * Hf[o + u]
+                # eight register accumulators per pass (the run is padded to a multiple
+                # of 8; the few extra values read come from the buffer's slack columns)
+                for g in range(0, run, 8):
+                    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+                    for nz in range(long_ptr[i], long_ptr[i + 1]):
+                        w = long_w[nz]
+                        o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb + g
+                        a0 += w * Hf[o]
+                        a1 += w * Hf[o + 1]
+                        a2 += w * Hf[o + 2]
+                        a3 += w * Hf[o + 3]
+                        a4 += w * Hf[o + 4]
+                        a5 += w * Hf[o + 5]
+                        a6 += w * Hf[o + 6]
+                        a7 += w * Hf[o + 7]
+                    acc[g] = a0
+                    acc[g + 1] = a1
+                    acc[g + 2] = a2
+                    acc[g + 3] = a3
+                    acc[g + 4] = a4
+                    acc[g + 5] = a5
+                    acc[g + 6] = a6
+                    acc[g + 7] = a7
                 for kt in range(kb):
                     for b in range(nb):
                         S[kt, q, i * nb + b] = acc[kt * nb + b]

@@ -23,7 +23,7 @@ from .sim.kernel import SCHEMES, make_kernel
 logger = logging.getLogger(__name__)
 
 #: scratch memory per chunk (trace + noise), bytes
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 4 * 2**20  # small enough that monitors read the trace while it is in cache
 #: steps whose long-delay coupling is gathered at once, and spare history
 #: columns for its padded reads (see sim/loop.py)
 _BLOCK, _SLACK = 16, 8
@@ -140,7 +140,7 @@ class Simulation:
         duration : float
             Simulated time in ms (rounded to whole steps).
         chunk_steps : int, optional
-            Steps per compiled chunk (default: as many as fit in ~64 MiB of
+            Steps per compiled chunk (default: as many as fit in ~4 MiB of
             scratch memory, at most 10 000). Results do not depend on it.
         progress : bool, optional
             Show a progress bar (default: when writing to a terminal).
@@ -328,15 +328,11 @@ class Simulation:
                                    bounded=bounded)
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
-        hrow = np.zeros((n_comp, m))
-        fill(hist_states, cvar, prep.cp, hrow, H)
+        fill(hist_states, cvar, prep.cp, H)
         x = hist_states[-1].copy()
         cur = prep.horizon - 1
         S = np.zeros((_BLOCK, n_comp, m))
         acc = np.zeros(_BLOCK * nb + 8)
-        s = np.zeros((n_comp, m))
-        c = np.zeros((len(cvar), m))
-        work = [np.zeros((n_state, m)) for _ in range(5)]
         trace = np.empty((chunk_steps, n_state, m))
 
         info = RunInfo(self.dt, model.state_names(), tuple(sv.unit for sv in model.state_variables),
@@ -365,7 +361,7 @@ class Simulation:
                     done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
                                             _BLOCK, *prep.long, *prep.short,
                                             prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
-                                            trace, S, acc, s, c, hrow, *work)
+                                            trace, S, acc)
                     chunk = trace[:done].reshape(done, n_state, n, nb)
                     for mon in self.monitors:
                         t, samples = mon.consume(chunk, step)

@@ -113,6 +113,9 @@ class Model:
     variables_of_interest: ClassVar[tuple[str, ...] | None] = None
     #: neural variable that drives the BOLD monitor by default
     bold_variable: ClassVar[str | None] = None
+    #: the electrophysiological (EEG/MEG/SEEG) signal as a linear combination of state
+    #: variables, {name: coefficient}; None = the first variable of interest
+    eeg_signal: ClassVar[dict[str, float] | None] = None
     dfun: ClassVar[Any] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

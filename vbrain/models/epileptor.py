@@ -117,4 +117,5 @@ class Epileptor(Model):
     coupling_variables = ("x1", "x2")
     variables_of_interest = ("x1", "x2", "z")
     bold_variable = "x1"
+    eeg_signal = {"x2": 1.0, "x1": -1.0}  # the LFP-like x2 - x1 (TVB's default voi)
     dfun = staticmethod(_epileptor_dfun)

@@ -88,4 +88,5 @@ class JansenRit(Model):
     coupling_variables = ("y1", "y2")
     variables_of_interest = ("y0", "y1", "y2", "y3")
     bold_variable = "y1"
+    eeg_signal = {"y1": 1.0, "y2": -1.0}  # pyramidal PSP y1 - y2 (mV), as Jansen & Rit 1995
     dfun = staticmethod(_jr_dfun)

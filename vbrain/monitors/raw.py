@@ -74,13 +74,15 @@ class TemporalAverage(Monitor):
         self._count = 0
 
     def consume(self, trace, first_step):  # noqa: D102
-        x = np.ascontiguousarray(trace[:, self.var_index_]).reshape(trace.shape[0], -1)
+        n_steps, n_state = trace.shape[:2]
+        flat = trace.reshape(n_steps, n_state, -1)
         if self._sum is None:
-            self._sum = np.zeros(x.shape[1])
-        n_out = (self._count + x.shape[0]) // self.istep_
-        out = np.empty((n_out, x.shape[1]))
+            self._sum = np.zeros((len(self.var_index_), flat.shape[2]))
+        n_out = (self._count + n_steps) // self.istep_
+        out = np.empty((n_out, len(self.var_index_), flat.shape[2]))
         ends = np.empty(n_out, dtype=np.int64)
-        self._count = _window_means(x, self._sum, self._count, self.istep_, first_step, out, ends)
+        self._count = _window_means(flat, self.var_index_, self._sum, self._count, self.istep_,
+                                    first_step, out, ends)
         times = (ends - self.istep_ / 2.0) * self.info.dt
         return times, out.reshape((n_out, len(self.var_index_)) + trace.shape[2:])
 
@@ -96,18 +98,24 @@ class TemporalAverage(Monitor):
         return f"TemporalAverage(period={self.period}, variables={self.variables})"
 
 
-@njit(cache=True)
-def _window_means(x, acc, count, m, first_step, out, ends):  # pragma: no cover - compiled
-    """Add rows of x to acc in order; every m rows emit acc / m. Return the open count."""
+@njit(cache=True, error_model="numpy")
+def _window_means(trace, var_index, acc, count, m, first_step, out, ends):  # pragma: no cover
+    """Add the chosen variables of each trace row to acc, in order; every m rows emit acc / m.
+
+    Returns the number of rows in the window left open.
+    """
     j = 0
-    for t in range(x.shape[0]):
-        for q in range(x.shape[1]):
-            acc[q] += x[t, q]
+    for t in range(trace.shape[0]):
+        for q in range(var_index.shape[0]):
+            row = trace[t, var_index[q]]
+            for k in range(row.shape[0]):
+                acc[q, k] += row[k]
         count += 1
         if count == m:
-            for q in range(x.shape[1]):
-                out[j, q] = acc[q] / m
-                acc[q] = 0.0
+            for q in range(acc.shape[0]):
+                for k in range(acc.shape[1]):
+                    out[j, q, k] = acc[q, k] / m
+                    acc[q, k] = 0.0
             ends[j] = first_step + t + 1
             j += 1
             count = 0

@@ -23,10 +23,10 @@ a fixed order, so results do not depend on how a run is chunked.
 
 One step from state x_n at time t_n:
 
-1. coupling ``c`` from the ring buffer (x_j(t_n - d_ij), d in steps) and x_n,
-   computed once and used by every stage (TVB's semantics);
+1. coupling ``c`` from the history buffer (x_j(t_n - d_ij), d in steps) and
+   x_n, computed once and used by every stage (TVB's semantics);
 2. the scheme advances x_n to x_{n+1}, clamping to bounds after every stage;
-3. x_{n+1} is written to ``trace[n]`` and its pre-values to the next ring row.
+3. x_{n+1} is written to ``trace[n]`` and its pre-values to column cur + 1.
 """
 
 # ruff: noqa: F821  (dfun, pre, post and the upper-case constants are bound by kernel.make_kernel)
@@ -42,26 +42,34 @@ SLACK = 8
 def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
     if BOUNDED:
         for v in range(N_STATE):
-            if x[v, k] < lo[v]:
-                x[v, k] = lo[v]
-            elif x[v, k] > hi[v]:
-                x[v, k] = hi[v]
+            x[v, k] = min(max(x[v, k], lo[v]), hi[v])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
            long_ptr, long_col, long_w, long_d, short_ptr, short_col, short_w, short_d,
-           wsum, cvar, p, cp, lo, hi, noise, trace,
-           S, acc, s, c, hrow, d1, d2, d3, d4, xt):  # pragma: no cover - compiled
-    """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``)."""
+           wsum, cvar, p, cp, lo, hi, noise, trace, S, acc):  # pragma: no cover - compiled
+    """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
+
+    Compiled with ``error_model="numpy"`` (no division-by-zero checks) and with
+    every per-node phase a plain loop over nodes into scratch arrays allocated
+    here: that lets LLVM vectorise the model, the integrator and the coupling
+    functions across nodes (regions x batch members).
+    """
     # N_STATE, N_COMP, BATCHED, STOCHASTIC, BOUNDED are compile-time constants:
     # loops over them unroll and dead branches vanish
-    n_state, n_comp = N_STATE, N_COMP
     n_nodes = x.shape[1]
     n_regions, n_cols = H.shape[1], H.shape[2]
     nb = n_batch if BATCHED else 1
     Hf = H.reshape(-1)
-    stochastic = STOCHASTIC
+    s = np.empty((N_COMP, n_nodes))
+    c = np.zeros((cvar.shape[0], n_nodes))
+    h = np.empty((N_COMP, n_nodes))
+    d1 = np.empty_like(x)
+    d2 = np.empty_like(x)
+    d3 = np.empty_like(x)
+    d4 = np.empty_like(x)
+    xt = np.empty_like(x)
     n = 0
     while n < n_steps:
         kb = min(block, n_steps - n)
@@ -69,7 +77,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
         # to the front
         if cur + kb + SLACK >= n_cols:
             shift = cur - dmax
-            for q in range(n_comp):
+            for q in range(N_COMP):
                 for j in range(n_regions):
                     for col in range(dmax + 1):
                         for b in range(nb):
@@ -77,7 +85,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
             cur = dmax
         # long connections (delay >= block): all kb steps at once, streaming in time
         run = kb * nb
-        for q in range(n_comp):
+        for q in range(N_COMP):
             for i in range(n_regions):
                 # eight register accumulators per pass (the run is padded to a multiple
                 # of 8; the few extra values read come from the buffer's slack columns)
@@ -107,88 +115,99 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                         S[kt, q, i * nb + b] = acc[kt * nb + b]
         for kt in range(kb):
             step = n + kt
-            total = 0.0
-            # Every node's step depends only on the history and its own state (the
-            # coupling is held through the stages), so one pass per node does it all:
-            # coupling, integration, recording and the push to the history buffer.
-            for i in range(n_regions):
-                for q in range(n_comp):
-                    for b in range(nb):
-                        s[q, i * nb + b] = S[kt, q, i * nb + b]
+            # short connections (delay < block) on top of the long sums
+            for q in range(N_COMP):
+                for k in range(n_nodes):
+                    s[q, k] = S[kt, q, k]
+                for i in range(n_regions):
                     for nz in range(short_ptr[i], short_ptr[i + 1]):
                         w = short_w[nz]
                         j = short_col[nz]
+                        col = cur - short_d[nz]
                         for b in range(nb):
-                            s[q, i * nb + b] += w * H[q, j, cur - short_d[nz], b]
-                for b in range(nb):
-                    k = i * nb + b
-                    post(s, x, cvar, wsum, cp, c, k)
-                    if SCHEME == EULER:
-                        dfun(x, c, p, d1, k)
-                        for v in range(n_state):
-                            x[v, k] += dt * d1[v, k]
-                            if stochastic:
-                                x[v, k] += noise[step, v, k]
-                        _clamp(x, lo, hi, k)
-                    elif SCHEME == HEUN:
-                        dfun(x, c, p, d1, k)
-                        for v in range(n_state):
-                            xt[v, k] = x[v, k] + dt * d1[v, k]
-                            if stochastic:
-                                xt[v, k] += noise[step, v, k]
-                        _clamp(xt, lo, hi, k)
-                        dfun(xt, c, p, d2, k)
-                        for v in range(n_state):
-                            x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
-                            if stochastic:
-                                x[v, k] += noise[step, v, k]
-                        _clamp(x, lo, hi, k)
-                    else:  # RK4, deterministic
-                        dfun(x, c, p, d1, k)
-                        for v in range(n_state):
-                            xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
-                        _clamp(xt, lo, hi, k)
-                        dfun(xt, c, p, d2, k)
-                        for v in range(n_state):
-                            xt[v, k] = x[v, k] + 0.5 * dt * d2[v, k]
-                        _clamp(xt, lo, hi, k)
-                        dfun(xt, c, p, d3, k)
-                        for v in range(n_state):
-                            xt[v, k] = x[v, k] + dt * d3[v, k]
-                        _clamp(xt, lo, hi, k)
-                        dfun(xt, c, p, d4, k)
-                        for v in range(n_state):
-                            x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
-                                                   + d4[v, k])
-                        _clamp(x, lo, hi, k)
-                    for v in range(n_state):
-                        trace[step, v, k] = x[v, k]
-                        total += x[v, k]
-                    # the new state goes to column cur + 1: column cur (the state this
-                    # step started from) is still read by zero-delay connections
-                    pre(x, cvar, cp, hrow, k)
-                    for q in range(n_comp):
-                        H[q, i, cur + 1, b] = hrow[q, k]
+                            s[q, i * nb + b] += w * H[q, j, col, b]
+            for k in range(n_nodes):
+                post(s, x, cvar, wsum, cp, c, k)
+            # integrate; the coupling is held through every stage (TVB's semantics)
+            if SCHEME == EULER:
+                for k in range(n_nodes):
+                    dfun(x, c, p, d1, k)
+                    for v in range(N_STATE):
+                        x[v, k] += dt * d1[v, k]
+                        if STOCHASTIC:
+                            x[v, k] += noise[step, v, k]
+                    _clamp(x, lo, hi, k)
+            elif SCHEME == HEUN:
+                for k in range(n_nodes):
+                    dfun(x, c, p, d1, k)
+                    for v in range(N_STATE):
+                        xt[v, k] = x[v, k] + dt * d1[v, k]
+                        if STOCHASTIC:
+                            xt[v, k] += noise[step, v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d2, k)
+                    for v in range(N_STATE):
+                        x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
+                        if STOCHASTIC:
+                            x[v, k] += noise[step, v, k]
+                    _clamp(x, lo, hi, k)
+            else:  # RK4, deterministic
+                for k in range(n_nodes):
+                    dfun(x, c, p, d1, k)
+                    for v in range(N_STATE):
+                        xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d2, k)
+                for k in range(n_nodes):
+                    for v in range(N_STATE):
+                        xt[v, k] = x[v, k] + 0.5 * dt * d2[v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d3, k)
+                for k in range(n_nodes):
+                    for v in range(N_STATE):
+                        xt[v, k] = x[v, k] + dt * d3[v, k]
+                    _clamp(xt, lo, hi, k)
+                for k in range(n_nodes):
+                    dfun(xt, c, p, d4, k)
+                    for v in range(N_STATE):
+                        x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
+                                               + d4[v, k])
+                    _clamp(x, lo, hi, k)
+            # record, check, push the new state's pre-values to column cur + 1
+            total = 0.0
+            for v in range(N_STATE):
+                for k in range(n_nodes):
+                    trace[step, v, k] = x[v, k]
+                    total += x[v, k]
             if not np.isfinite(total):  # NaN/Inf anywhere makes the sum non-finite
                 for k in range(n_nodes):
-                    for v in range(n_state):
+                    for v in range(N_STATE):
                         if not np.isfinite(x[v, k]):
                             return step, k, cur
+            for k in range(n_nodes):
+                pre(x, cvar, cp, h, k)
             cur += 1
+            for q in range(N_COMP):
+                for i in range(n_regions):
+                    for b in range(nb):
+                        H[q, i, cur, b] = h[q, i * nb + b]
         n += kb
     return n_steps, -1, cur
 
 
-@njit(cache=True)
-def fill(states, cvar, cp, hrow, H):  # pragma: no cover - compiled
+@njit(cache=True, error_model="numpy")
+def fill(states, cvar, cp, H):  # pragma: no cover - compiled
     """History buffer columns 0.. from a state history (n_times, n_state, n_nodes)."""
     nb = H.shape[3]
+    h = np.empty((H.shape[0], states.shape[2]))
     for r in range(states.shape[0]):
         x = states[r]
         for k in range(states.shape[2]):
-            pre(x, cvar, cp, hrow, k)
+            pre(x, cvar, cp, h, k)
         for q in range(H.shape[0]):
             for i in range(H.shape[1]):
                 for b in range(nb):
-                    H[q, i, r, b] = hrow[q, i * nb + b]
-
+                    H[q, i, r, b] = h[q, i * nb + b]

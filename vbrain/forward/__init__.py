@@ -16,6 +16,8 @@ from typing import Any
 _LAZY = {
     "bold_to_nifti": "nifti",
     "LeadField": "leadfield",
+    "to_raw": "sensors",
+    "save_raw": "sensors",
 }
 
 __all__ = sorted(_LAZY)

@@ -93,11 +93,13 @@ MEG_SYSTEMS = ("neuromag", "ctf151", "ctf275")
 
 # tvb-data files (a dependency; GPL data is read in place, never copied)
 _TVB_FILES = {
-    "eeg": ("projectionMatrix/projection_eeg_65_surface_16k.npy", "sensors/eeg_brainstorm_65.txt"),
-    "meg": ("projectionMatrix/projection_meg_276_surface_16k.npy", "sensors/meg_brainstorm_276.txt"),
+    "eeg": ("projectionMatrix/projection_eeg_65_surface_16k.npy",
+            "sensors/eeg_brainstorm_65.txt"),
+    "meg": ("projectionMatrix/projection_meg_276_surface_16k.npy",
+            "sensors/meg_brainstorm_276.txt"),
 }
-_TVB_MAPPINGS = {76: ("regionMapping/regionMapping_16k_76.txt", "connectivity/connectivity_76.zip"),
-                 192: ("regionMapping/regionMapping_16k_192.txt", "connectivity/connectivity_192.zip")}
+# (tvb-data's regionMapping_16k_192 has 16500 entries, not 16384: it does not fit the 16k cortex)
+_TVB_MAPPINGS = {76: ("regionMapping/regionMapping_16k_76.txt", "connectivity/connectivity_76.zip")}
 
 _DEFAULT_SCALE = 1e-9
 
@@ -177,7 +179,7 @@ class LeadField:
             raise ValueError(f"A {kind!r} lead field takes channels of type {list(wanted)}, but "
                              f"info has {bad}; pick them out first (info.pick(...)).")
         self._gain = _frozen(gain)
-        self.info = info
+        self.info = info.copy()
         self.kind = kind
         self.scale = _check_scale(scale, n_reg)
         if region_labels is not None:
@@ -379,7 +381,7 @@ class LeadField:
                 f"head coordinates): {[labels[i] for i in outside[:5]]}"
                 f"{' ...' if outside.size > 5 else ''}. Check frame= (now {frame!r}), "
                 "trans= or shift=.")
-        g_free = _mne_free_gain(info, pos, None, sphere, kind, verbose)
+        g_free = _mne_free_gain(info, pos, None, sphere, kind, verbose, labels=labels)
         gain, ori = _orient(g_free, ori, pos, info.get_channel_types(), orientation)
         desc = f"sphere ({len(sphere['layers'])} layers, r={radius * 1e3:.1f} mm), {orientation}"
         return cls(gain, info, kind=kind, scale=scale, region_labels=labels, positions=pos,
@@ -555,8 +557,9 @@ class LeadField:
         Parameters
         ----------
         kind : {"eeg", "meg"}
-        n_regions : {76, 192}
-            Parcellation; region labels come from tvb-data's connectivity.
+        n_regions : {76}
+            Parcellation (tvb-data's 192-region mapping does not match its
+            16k cortex); region labels come from tvb-data's connectivity.
         scale : float or array (n_regions,), default 1e-9
             A·m per model unit.
 

@@ -1,18 +1,18 @@
 """Neural-mass region models; one module per model, all registered by class name."""
 
 from .base import REGISTRY, Model, Parameter, StateVariable
-from .generic_2d_oscillator import Generic2dOscillator
-from .linear import Linear
-from .reduced_wong_wang import ReducedWongWang
-from .wong_wang_exc_inh import ReducedWongWangExcInh
-from .jansen_rit import JansenRit
-from .wilson_cowan import WilsonCowan
-from .kuramoto import Kuramoto
-from .stuart_landau import SupHopf
-from .montbrio import MontbrioPazoRoxin
 from .epileptor import Epileptor
-from .larter_breakspear import LarterBreakspear
 from .fic import tune_fic
+from .generic_2d_oscillator import Generic2dOscillator
+from .jansen_rit import JansenRit
+from .kuramoto import Kuramoto
+from .larter_breakspear import LarterBreakspear
+from .linear import Linear
+from .montbrio import MontbrioPazoRoxin
+from .reduced_wong_wang import ReducedWongWang
+from .stuart_landau import SupHopf
+from .wilson_cowan import WilsonCowan
+from .wong_wang_exc_inh import ReducedWongWangExcInh
 
 __all__ = [
     "REGISTRY",

@@ -19,6 +19,10 @@ dx : float64 array (n_state, n_nodes)
 k : int
     The node index.
 
+Write ``dfun`` as plain scalar code for node ``k``, with helper functions it
+calls marked ``@njit(inline="always")``: the engine inlines it into a loop over
+nodes that LLVM can vectorise.
+
 Defining a new model takes a few lines::
 
     from numba import njit

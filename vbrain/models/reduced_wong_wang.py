@@ -38,13 +38,18 @@ from numba import njit
 from .base import Model, Parameter, StateVariable
 
 
-@njit(cache=True)
+@njit(inline="always", error_model="numpy")
 def _ww_rate(y, d):  # pragma: no cover - compiled
-    """Wong-Wang transfer function y / (1 - exp(-d y)), continuous at y = 0."""
+    """Wong-Wang transfer function y / (1 - exp(-d y)), continuous at y = 0.
+
+    Inlined and branch-free (both forms computed, one selected) so that the
+    engine's loop over nodes vectorises.
+    """
     u = d * y
+    rate = y / (1.0 - math.exp(-u))
     if abs(u) < 1e-4:  # series around the removable singularity (error < 1e-18)
-        return (1.0 + u * (0.5 + u / 12.0)) / d
-    return y / (1.0 - math.exp(-u))
+        rate = (1.0 + u * (0.5 + u / 12.0)) / d
+    return rate
 
 
 @njit(cache=True)

@@ -330,3 +330,16 @@ def test_streamed_sweep_and_diverged_run_keep_their_output(conn76, tmp_path):
     back = vb.Result.load(tmp_path / "bad.nc")
     assert back.status.startswith("diverged at t=")
     assert back.tavg.sizes["time"] > 0 and np.all(np.isfinite(back.tavg.values))
+
+
+def test_threaded_sweep_equals_single_threaded_sweep(conn76, tmp_path):
+    sim = vb.Simulation(conn76, vb.models.ReducedWongWang(), noise=vb.noise.Additive(1e-5),
+                        seed=3, monitors=[vb.monitors.TemporalAverage(1.0), vb.monitors.Raw()])
+    a = np.linspace(0.0, 0.2, 5)
+    one = sim.sweep(20.0, coupling__a=a, threads=1, progress=False)
+    two = sim.sweep(20.0, coupling__a=a, threads=2, out=tmp_path / "t.nc", progress=False)
+    for name in ("tavg", "raw"):
+        np.testing.assert_array_equal(two[name].values, one[name].values)
+        np.testing.assert_array_equal(two[name]["coupling__a"], a)
+        assert list(two[name].batch.values) == list(range(5))
+    np.testing.assert_array_equal(vb.Result.load(tmp_path / "t.nc").tavg.values, one.tavg.values)

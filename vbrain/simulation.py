@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,7 +163,7 @@ class Simulation:
         """
         return self._run(duration, {}, None, chunk_steps, progress, out, overwrite)
 
-    def sweep(self, duration: float, *, seeds: list[int] | None = None,
+    def sweep(self, duration: float, *, seeds: list[int] | None = None, threads: int | None = 1,
               chunk_steps: int | None = None, progress: bool | None = None,
               out: str | os.PathLike | None = None, overwrite: bool = False,
               **params: Any) -> Result:
@@ -175,6 +176,10 @@ class Simulation:
         seeds : list of int, optional
             One seed per batch member; default every member uses ``self.seed``
             (common random numbers), so each member equals its single run.
+        threads : int or None, default 1
+            Split the batch into this many groups advanced in parallel threads
+            (the compiled loop releases the GIL); None uses every core. Members
+            are independent, so results do not depend on it.
         **params : array
             ``model__<name>`` or ``coupling__<name>`` = values of shape (B,)
             or (B, n_regions) (per-region values). All must share B.
@@ -187,7 +192,50 @@ class Simulation:
         """
         if not params and seeds is None:
             raise ValueError("sweep() needs at least one parameter array, e.g. coupling__a=[...].")
-        return self._run(duration, params, seeds, chunk_steps, progress, out, overwrite)
+        sizes = {k: len(np.atleast_1d(v)) for k, v in params.items()}
+        if seeds is not None:
+            sizes["seeds"] = len(seeds)
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"All swept arrays must share the batch size; got {sizes}.")
+        n_batch = next(iter(sizes.values()))
+        if threads is None:
+            threads = os.cpu_count() or 1
+        threads = int(check_range("threads", threads, 1))
+        threads = min(threads, n_batch)
+        if threads == 1:
+            return self._run(duration, params, seeds, chunk_steps, progress, out, overwrite)
+        return self._threaded_sweep(duration, params, seeds, threads, chunk_steps, out, overwrite)
+
+    def _threaded_sweep(self, duration, params, seeds, threads, chunk_steps, out,
+                        overwrite) -> Result:
+        """Run groups of batch members in parallel threads and join them on ``batch``."""
+        import copy
+        from concurrent.futures import ThreadPoolExecutor
+
+        import xarray as xr
+
+        if out is not None and Path(out).exists() and not overwrite:
+            raise FileExistsError(f"{out} exists; pass overwrite=True to replace it.")
+        n_batch = len(np.atleast_1d(next(iter(params.values())))) if params else len(seeds)
+        groups = np.array_split(np.arange(n_batch), threads)
+
+        def part(idx: np.ndarray) -> Result:
+            sim = copy.deepcopy(self)  # monitors keep per-run state
+            sub = {k: np.asarray(v)[idx] for k, v in params.items()}
+            sub_seeds = None if seeds is None else [seeds[i] for i in idx]
+            return sim._run(duration, sub, sub_seeds, chunk_steps, False, None, False)
+
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(part, groups))
+        data = {}
+        for name in parts[0].keys():
+            joined = xr.concat([p[name] for p in parts], dim="batch",
+                               coords="different", compat="equals", join="exact")
+            data[name] = joined.assign_coords(batch=np.arange(n_batch))
+        result = Result(data, parts[0].attrs, parts[0].status)
+        if out is not None:
+            result.save(out, overwrite=overwrite)
+        return result
 
     # -- internals -------------------------------------------------------
     def _validate(self) -> None:

@@ -98,7 +98,7 @@ class TemporalAverage(Monitor):
         return f"TemporalAverage(period={self.period}, variables={self.variables})"
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _window_means(trace, var_index, acc, count, m, first_step, out, ends):  # pragma: no cover
     """Add the chosen variables of each trace row to acc, in order; every m rows emit acc / m.
 

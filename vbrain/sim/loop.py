@@ -45,7 +45,7 @@ def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
             x[v, k] = min(max(x[v, k], lo[v]), hi[v])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
            long_ptr, long_col, long_w, long_d, short_ptr, short_col, short_w, short_d,
            wsum, cvar, p, cp, lo, hi, noise, trace, S, acc):  # pragma: no cover - compiled

@@ -3,8 +3,11 @@
 vbrain does not copy third-party data into its repository. The connectomes
 listed here come from the ``tvb-data`` package (The Virtual Brain project,
 GPL-3), a declared dependency of vbrain; this module only finds the files
-inside that installed package. See ``README.md`` beside this file for
-provenance and licences.
+inside that installed package. The one parcellation image shipped here,
+``tvb76_mni152_2mm.nii.gz`` (+ ``.tsv``), is vbrain's own (BSD-3), made by
+``make_tvb76_mni.py`` from the default connectome's centres and nilearn's
+MNI152 grey-matter mask. See ``README.md`` beside this file for provenance
+and licences.
 
 Examples
 --------
@@ -13,6 +16,12 @@ Examples
 ['default', 'tvb66', 'tvb68', 'tvb76', 'tvb96', 'tvb192']
 >>> atlases.connectome_path("default").name  # doctest: +SKIP
 'connectivity_76.zip'
+>>> atlases.available_atlases()  # doctest: +SKIP
+['default', 'tvb76_mni152']
+>>> image, table = atlases.atlas_path("default")  # doctest: +SKIP
+>>> from vbrain.atlas import Atlas
+>>> Atlas.load("atlases:default").labels == vb.Connectome.load("atlases:default").labels  # doctest: +SKIP
+True
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from typing import NamedTuple
 
 from vbrain._check import check_option, validate_type
 
-__all__ = ["available", "connectome_path", "describe"]
+__all__ = ["atlas_path", "available", "available_atlases", "connectome_path", "describe"]
 
 
 class _Entry(NamedTuple):
@@ -125,3 +134,67 @@ def _resolve(name: str) -> str:
     validate_type("name", name, str)
     check_option("atlas name", name, available())
     return _ALIASES.get(name, name)
+
+
+# -- parcellation images (label image + TSV table), shipped in this folder ----------
+#: Name -> (image, table, description). "default" is an alias of "tvb76_mni152".
+_ATLASES: dict[str, tuple[str, str, str]] = {
+    "tvb76_mni152": (
+        "tvb76_mni152_2mm.nii.gz", "tvb76_mni152_2mm.tsv",
+        "the default connectome's 76 regions as an approximate Voronoi parcellation of "
+        "nilearn's MNI152 grey-matter mask, 2 mm grid (made by make_tvb76_mni.py)"),
+}
+_ATLAS_ALIASES: dict[str, str] = {"default": "tvb76_mni152"}
+
+
+def available_atlases() -> list[str]:
+    """Return the names of the bundled parcellations.
+
+    Returns
+    -------
+    names : list of str
+        Names accepted by :func:`atlas_path` and by
+        ``vbrain.atlas.Atlas.load("atlases:NAME")``; ``"default"`` first.
+    """
+    return list(_ATLAS_ALIASES) + list(_ATLASES)
+
+
+def atlas_path(name: str = "default") -> tuple[Path, Path]:
+    """Return the label image and label table of a bundled parcellation.
+
+    Parameters
+    ----------
+    name : str, default="default"
+        One of :func:`available_atlases`: ``"default"`` (alias of
+        ``"tvb76_mni152"``: the 76 regions of ``Connectome.load("atlases:default")``,
+        label value = region index + 1, on the MNI152 2 mm grid).
+
+    Returns
+    -------
+    image, table : pathlib.Path
+        The NIfTI label image (int16) and its BIDS-style TSV (``index``,
+        ``name``, plus the seed centre of each region ``seed_x/y/z``, MNI mm).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a bundled atlas (with a suggestion).
+    FileNotFoundError
+        If the installed package lacks the files (a broken install).
+    """
+    image, table, _ = _ATLASES[_resolve_atlas(name)]
+    root = importlib.resources.files(__name__)
+    paths = (Path(str(root / image)), Path(str(root / table)))
+    for p in paths:
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"The bundled atlas {name!r} should include {p.name} in vbrain.atlases, but it "
+                f"is missing ({p}). Reinstall vbrain, or rebuild it with "
+                "python atlases/make_tvb76_mni.py.")
+    return paths
+
+
+def _resolve_atlas(name: str) -> str:
+    validate_type("name", name, str)
+    check_option("atlas name", name, available_atlases())
+    return _ATLAS_ALIASES.get(name, name)

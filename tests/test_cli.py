@@ -58,3 +58,24 @@ def test_models_lists_every_model_with_units(capsys):
     for name in vb.models.REGISTRY:
         assert f"{name}:" in text
     assert "tau_s" in text and "[ms]" in text
+
+
+def test_main_job_writes_bold_nifti_and_eeg_fif(tmp_path, capsys):
+    import mne
+    import nibabel as nib
+    from nilearn.maskers import NiftiLabelsMasker
+
+    out = tmp_path / "sim.nc"
+    assert main(["simulate", "--duration", "6000", "--bold-tr", "2000", "--eeg", "biosemi64",
+                 "-o", str(out), "-q"]) == 0
+    assert "sim_bold.nii.gz" in capsys.readouterr().out
+    res = vb.Result.load(out)
+    img = nib.load(tmp_path / "sim_bold.nii.gz")
+    assert img.shape[3] == 3 and img.header.get_zooms()[3] == pytest.approx(2.0)
+    atlas = vb.atlas.Atlas.load("atlases:default")
+    series = NiftiLabelsMasker(atlas.image, standardize=None).fit_transform(img)
+    np.testing.assert_allclose(series, res.bold.sel(variable="bold").values, rtol=1e-5, atol=1e-7)
+    raw = mne.io.read_raw_fif(tmp_path / "sim_eeg.fif", verbose=False)
+    assert len(raw.ch_names) == 64 and raw.info["sfreq"] == pytest.approx(1000.0)
+    assert raw.get_montage() is not None
+    np.testing.assert_allclose(raw.get_data(), res.eeg.values.T, rtol=1e-6, atol=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -54,7 +55,13 @@ def _monitor(spec: str):
 def _simulate(args: argparse.Namespace) -> int:
     import vbrain as vb
 
+    stem = args.output[:-3] if args.output.endswith(".nc") else args.output
+    bold_path, eeg_path = f"{stem}_bold.nii.gz", f"{stem}_eeg.fif"
     try:
+        for path in (args.output, bold_path if args.bold_tr > 0 else None,
+                     eeg_path if args.eeg != "none" else None):
+            if path and os.path.exists(path) and not args.overwrite:
+                raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
         conn = vb.Connectome.load(args.connectome)
         model = get_model(args.model)(**_key_values(args.param, "--param"))
         if args.coupling not in COUPLINGS:
@@ -62,13 +69,34 @@ def _simulate(args: argparse.Namespace) -> int:
                              f"Available: {sorted(COUPLINGS)}.")
         coupling = COUPLINGS[args.coupling](**_key_values(args.coupling_param, "--coupling-param"))
         noise = vb.noise.Additive(args.noise) if args.noise > 0 else None
+        monitors = [_monitor(m) for m in args.monitor]
+        atlas = leadfield = None
+        if args.bold_tr > 0:
+            from .atlas import Atlas
+
+            atlas = Atlas.load(args.atlas).match(conn)
+            monitors.append(vb.monitors.Bold(tr=args.bold_tr))
+        if args.eeg != "none":
+            from .forward import LeadField
+
+            leadfield = LeadField.sphere(conn, montage=args.eeg)
+            monitors.append(vb.monitors.EEG(leadfield, period=args.eeg_period))
         sim = vb.Simulation(conn, model, coupling, speed=args.speed, dt=args.dt,
                             integrator=args.integrator, noise=noise, seed=args.seed,
-                            monitors=[_monitor(m) for m in args.monitor])
+                            monitors=monitors)
         t0 = time.perf_counter()
         res = sim.run(args.duration, out=args.output, overwrite=args.overwrite,
                       progress=not args.quiet)
         wall = time.perf_counter() - t0
+        written = [args.output]
+        if atlas is not None and res["bold"].sizes["time"] > 0:
+            res.to_nifti(atlas).to_filename(bold_path)
+            written.append(bold_path)
+        if leadfield is not None and res["eeg"].sizes["time"] > 1:
+            from .forward.sensors import save_raw
+
+            save_raw(res.to_raw(leadfield), eeg_path, overwrite=True)
+            written.append(eeg_path)
     except (ValueError, TypeError, FileExistsError, FileNotFoundError) as err:
         print(f"vbrain: error: {err}", file=sys.stderr)
         return 2
@@ -84,13 +112,15 @@ def _simulate(args: argparse.Namespace) -> int:
           f"({wall / (n_steps * conn.n_regions) * 1e9:.0f} ns per region-step, compile included)")
     for name in res.keys():
         da = res[name]
-        print(f"  {name}: {dict(da.sizes)}")
+        print(f"  {name}: {dict(da.sizes)}" + (f" [{da.attrs['units']}]" if "units" in da.attrs else ""))
+        if "variable" not in da.dims or da.sizes["time"] == 0:
+            continue
         for var in da["variable"].values:
             x = np.asarray(da.sel(variable=var).values)
-            unit = str(da["unit"].sel(variable=var).values)
+            unit = str(da["unit"].sel(variable=var).values) if "unit" in da.coords else ""
             print(f"    {var} [{unit}]: mean {x.mean():.4g}, std {x.std():.4g}, "
                   f"range [{x.min():.4g}, {x.max():.4g}]")
-    print(f"wrote {args.output}")
+    print("wrote " + ", ".join(written))
     return 0
 
 
@@ -126,16 +156,28 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--coupling", default="Linear", help=f"one of {sorted(COUPLINGS)}")
     sim.add_argument("--coupling-param", action="append", default=[], metavar="NAME=VALUE",
                      help="coupling parameter (default Linear a=0.0152)")
-    sim.add_argument("--duration", type=float, default=2000.0, help="simulated time, ms")
+    sim.add_argument("--duration", type=float, default=60_000.0, help="simulated time, ms")
     sim.add_argument("--dt", type=float, default=0.1, help="integration step, ms")
     sim.add_argument("--speed", type=float, default=4.0, help="conduction speed, mm/ms")
     sim.add_argument("--integrator", default="heun", choices=["heun", "euler", "rk4"])
-    sim.add_argument("--noise", type=float, default=0.0,
-                     help="additive noise intensity D for every state variable (0: none)")
+    sim.add_argument("--noise", type=float, default=1e-3,
+                     help="additive noise intensity D for every state variable, per ms "
+                          "(default 1e-3; 0: deterministic)")
     sim.add_argument("--seed", type=int, default=42)
     sim.add_argument("--monitor", action="append", default=None, metavar="KIND[:PERIOD]",
                      help="raw, tavg:PERIOD_MS or subsample:PERIOD_MS (default tavg:1.0)")
-    sim.add_argument("-o", "--output", default="vbrain_simulation.nc", help="output NetCDF file")
+    sim.add_argument("--bold-tr", type=float, default=2000.0,
+                     help="simulate BOLD (Balloon-Windkessel) with this TR in ms and write it as a "
+                          "4-D NIfTI through --atlas; 0 turns it off")
+    sim.add_argument("--atlas", default="atlases:default",
+                     help="label image whose regions match the connectome (for the BOLD NIfTI)")
+    sim.add_argument("--eeg", default="standard_1020",
+                     help="simulate EEG on this MNE montage (sphere head model) and write FIF; "
+                          "'none' turns it off")
+    sim.add_argument("--eeg-period", type=float, default=1.0, help="EEG sampling period, ms")
+    sim.add_argument("-o", "--output", default="vbrain_simulation.nc",
+                     help="output NetCDF file; BOLD and EEG go beside it as "
+                          "<stem>_bold.nii.gz and <stem>_eeg.fif")
     sim.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     sim.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=_simulate)

@@ -67,6 +67,26 @@ class Result:
         parts = ", ".join(f"{k}: {dict(v.sizes)}" for k, v in self.data.items())
         return f"<Result {self.status} {{{parts}}}>"
 
+    # -- the field's objects ----------------------------------------------
+    def to_nifti(self, atlas: Any, name: str = "bold") -> Any:
+        """Simulated BOLD as a 4-D ``nibabel.Nifti1Image`` through ``atlas`` (region -> voxels).
+
+        See :func:`vbrain.forward.bold_to_nifti`.
+        """
+        from .forward.nifti import bold_to_nifti
+
+        return bold_to_nifti(self[name], atlas)
+
+    def to_raw(self, leadfield: Any, name: str = "eeg", **kwargs: Any) -> Any:
+        """Simulated sensor data as an ``mne.io.RawArray`` (montage, channel types, sfreq).
+
+        ``kwargs`` go to :func:`vbrain.forward.sensors.to_raw` (observation
+        noise, average reference, seed).
+        """
+        from .forward.sensors import to_raw
+
+        return to_raw(self[name], leadfield, **kwargs)
+
     # -- files ----------------------------------------------------------
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write one NetCDF-4 file, one group per monitor (atomic: temp file + rename)."""

@@ -87,9 +87,19 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
         run = kb * nb
         for q in range(N_COMP):
             for i in range(n_regions):
-                # eight register accumulators per pass (the run is padded to a multiple
-                # of 8; the few extra values read come from the buffer's slack columns)
-                for g in range(0, run, 8):
+                if BATCHED:
+                    # long runs (steps x members): stream each connection's run into acc
+                    for u in range(run):
+                        acc[u] = 0.0
+                    for nz in range(long_ptr[i], long_ptr[i + 1]):
+                        w = long_w[nz]
+                        o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb
+                        src = Hf[o:o + run]  # a slice: contiguous loads, no index wrapping
+                        for u in range(run):
+                            acc[u] += w * src[u]
+                # short runs: eight register accumulators per pass (the run is padded to
+                # a multiple of 8; the extra values read come from the slack columns)
+                for g in range(0, 0 if BATCHED else run, 8):
                     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
                     for nz in range(long_ptr[i], long_ptr[i + 1]):
                         w = long_w[nz]

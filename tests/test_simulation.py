@@ -343,3 +343,68 @@ def test_threaded_sweep_equals_single_threaded_sweep(conn76, tmp_path):
         np.testing.assert_array_equal(two[name]["coupling__a"], a)
         assert list(two[name].batch.values) == list(range(5))
     np.testing.assert_array_equal(vb.Result.load(tmp_path / "t.nc").tavg.values, one.tavg.values)
+
+
+class _SignalAt(vb.monitors.Monitor):
+    """Sends this process a signal once the run passes ``at_step`` (to test interruption)."""
+
+    name = "signaller"
+
+    def __init__(self, at_step, signum):
+        super().__init__()
+        self.at_step, self.signum, self.sent = at_step, signum, False
+
+    def consume(self, trace, first_step):
+        import os
+
+        if not self.sent and first_step + trace.shape[0] >= self.at_step:
+            self.sent = True
+            os.kill(os.getpid(), self.signum)
+        return np.empty(0), np.empty((0, len(self.variables_)) + trace.shape[2:])
+
+    def __repr__(self):
+        return "_SignalAt()"
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_interrupted_run_resumes_bit_identically(conn76, tmp_path, signum):
+    import signal
+
+    def sim(extra=()):
+        return vb.Simulation(conn76, vb.models.ReducedWongWang(), vb.coupling.Linear(a=0.1),
+                             noise=vb.noise.Additive(1e-4), seed=5,
+                             monitors=[vb.monitors.TemporalAverage(0.7), vb.monitors.Raw(),
+                                       vb.monitors.Bold(tr=20.0), *extra])
+
+    reference = sim([_SignalAt(10**9, signal.SIGINT)]).run(60.0, chunk_steps=37,
+                                                            out=tmp_path / "ref.nc")
+    out = tmp_path / "run.nc"
+    interrupted = sim([_SignalAt(200, getattr(signal, signum))])
+    with pytest.raises(vb.SimulationInterrupted, match="resume=True"):
+        interrupted.run(60.0, chunk_steps=37, out=out, checkpoint_every=5.0)
+    assert not out.exists() and (tmp_path / "run.nc.partial").exists()
+    assert (tmp_path / "run.nc.ckpt.npz").exists()
+    with pytest.raises(FileNotFoundError):
+        vb.Result.load(out)
+    resumed = sim([_SignalAt(10**9, signal.SIGINT)]).run(60.0, chunk_steps=53, out=out,
+                                                          resume=True)
+    assert resumed.status == "complete" and not (tmp_path / "run.nc.ckpt.npz").exists()
+    for name in ("tavg", "raw", "bold"):
+        np.testing.assert_array_equal(resumed[name].values, reference[name].values)
+        np.testing.assert_array_equal(resumed[name].time.values, reference[name].time.values)
+
+
+def test_resume_refuses_other_settings(conn76, tmp_path):
+    import signal
+
+    out = tmp_path / "run.nc"
+    sim = vb.Simulation(conn76, vb.models.Generic2dOscillator(), seed=1,
+                        monitors=[vb.monitors.TemporalAverage(1.0), _SignalAt(50, signal.SIGINT)])
+    with pytest.raises(vb.SimulationInterrupted):
+        sim.run(20.0, chunk_steps=25, out=out)
+    other = vb.Simulation(conn76, vb.models.Generic2dOscillator(), seed=2,
+                          monitors=[vb.monitors.TemporalAverage(1.0), _SignalAt(50, signal.SIGINT)])
+    with pytest.raises(ValueError, match="other settings"):
+        other.run(20.0, out=out, resume=True)
+    with pytest.raises(ValueError, match="need an output file"):
+        sim.run(20.0, resume=True)

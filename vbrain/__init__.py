@@ -8,9 +8,9 @@ __version__ = "0.1.0"
 
 from . import coupling, models, monitors, noise  # noqa: E402
 from .result import Result  # noqa: E402
-from .simulation import Simulation, SimulationDiverged  # noqa: E402
+from .simulation import Simulation, SimulationDiverged, SimulationInterrupted  # noqa: E402
 
-__all__ = ["Simulation", "SimulationDiverged", "Result", "coupling", "models", "monitors",
+__all__ = ["Simulation", "SimulationDiverged", "SimulationInterrupted", "Result", "coupling", "models", "monitors",
            "noise", "Connectome"]
 
 

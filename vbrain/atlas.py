@@ -285,6 +285,8 @@ class Atlas:
         ------
         FileNotFoundError
             A missing image or table, or no table beside the image.
+        TypeError
+            An in-memory image without ``labels``.
         ValueError
             The :class:`Atlas` checks (labels missing from the table, empty
             parcels, non-integer or non-3-D data), a malformed table, a
@@ -331,6 +333,8 @@ class Atlas:
                 labels = _drop_absent(labels, img)
             return cls(img, labels, unnamed=unnamed, name=name)
         except ValueError as err:
+            if str(err).startswith("Cannot read the data of the label image"):
+                raise
             raise ValueError(f"{where}: {err}") from None
 
     def resample_to(self, target: Any, *, empty: str = "error") -> Atlas:
@@ -370,9 +374,15 @@ class Atlas:
         data = np.where(self._region_index >= 0, self._values[self._region_index], 0)
         dtype = np.int16 if self._values.max() <= np.iinfo(np.int16).max else np.int32
         src = nib.Nifti1Image(data.astype(dtype), self._affine)
-        out = resample_img(src, target_affine=affine, target_shape=shape,
-                           interpolation="nearest", force_resample=True, copy_header=True)
-        out = nib.Nifti1Image(np.asarray(out.dataobj).astype(dtype), affine)
+        try:
+            out = resample_img(src, target_affine=affine, target_shape=shape,
+                               interpolation="nearest", force_resample=True, copy_header=True)
+            out_data = np.asarray(out.dataobj).astype(dtype)
+        except ValueError as err:  # nilearn: the target field of view misses the data
+            if "field of view" not in str(err):
+                raise
+            out_data = np.zeros(shape, dtype=dtype)
+        out = nib.Nifti1Image(out_data, affine)
         out.header.set_xyzt_units("mm")
         table = dict(zip(self._values.tolist(), self._labels))
         present = set(np.unique(np.asarray(out.dataobj)).tolist())
@@ -501,8 +511,9 @@ def _integer_labels(image: Any) -> np.ndarray:
     try:
         data = np.asarray(image.dataobj).reshape(squeezed)
     except (EOFError, OSError, ValueError, zlib.error) as err:
-        raise ValueError(f"Cannot read the data of the label image {_describe(image)}: {err}. "
-                         "The file may be truncated or corrupt.") from None
+        msg = " ".join(str(err).split())
+        raise ValueError(f"Cannot read the data of the {_describe(image)}: {msg}. The file may "
+                         "be truncated or corrupt.") from None
     kind = data.dtype.kind
     if kind == "b":
         return data.astype(np.int64)
@@ -589,8 +600,8 @@ def _describe(image: Any) -> str:
 def _sidecar_table(image: Any) -> Path:
     """The label table beside an image file: same stem + .tsv or .txt."""
     if not isinstance(image, (str, os.PathLike)):
-        raise ValueError("labels is needed for an in-memory image: give a dict, a list of "
-                         "names or the path of a label table.")
+        raise TypeError("labels is needed for an in-memory image: give a dict, a list of "
+                        "names or the path of a label table.")
     image = Path(image)
     tried = [image.with_name(_stem(image) + ext) for ext in (".tsv", ".txt")]
     for cand in tried:

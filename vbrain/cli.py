@@ -86,7 +86,8 @@ def _simulate(args: argparse.Namespace) -> int:
                             monitors=monitors)
         t0 = time.perf_counter()
         res = sim.run(args.duration, out=args.output, overwrite=args.overwrite,
-                      progress=not args.quiet)
+                      progress=not args.quiet, checkpoint_every=args.checkpoint_every,
+                      resume=args.resume)
         wall = time.perf_counter() - t0
         written = [args.output]
         if atlas is not None and res["bold"].sizes["time"] > 0:
@@ -104,6 +105,9 @@ def _simulate(args: argparse.Namespace) -> int:
         print(f"vbrain: error: {err}", file=sys.stderr)
         print(f"Partial output kept in {args.output}.", file=sys.stderr)
         return 3
+    except vb.SimulationInterrupted as err:
+        print(f"vbrain: {err}".replace("resume=True", "--resume"), file=sys.stderr)
+        return 130
     n_steps = int(round(args.duration / args.dt))
     print(f"vbrain {__version__}: {type(model).__name__} on {conn.name or args.connectome} "
           f"({conn.n_regions} regions), {type(coupling).__name__} coupling, {args.integrator}, "
@@ -135,6 +139,22 @@ def _models(args: argparse.Namespace) -> int:
         for pname, p in cls.parameters.items():
             print(f"  {pname:<14} = {p.default:<12g} [{p.unit}]  {p.doc}")
         print()
+    return 0
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from vbrain.pipelines.bids import run_pipeline
+
+    try:
+        outputs = run_pipeline(args.recipe, args.bids_dir, args.out_dir,
+                               participant_label=args.participant_label or None,
+                               overwrite=args.overwrite)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
+        print(f"vbrain: error: {err}", file=sys.stderr)
+        return 2
+    print(f"vbrain pipeline {args.recipe}: wrote {len(outputs)} file(s) under {args.out_dir}")
+    for path in outputs:
+        print(f"  {path}")
     return 0
 
 
@@ -179,8 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output NetCDF file; BOLD and EEG go beside it as "
                           "<stem>_bold.nii.gz and <stem>_eeg.fif")
     sim.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    sim.add_argument("--checkpoint-every", type=float, default=None, metavar="MS",
+                     help="write a checkpoint every MS simulated ms (Ctrl-C/SIGTERM always do)")
+    sim.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run of the same command from its checkpoint")
     sim.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=_simulate)
+
+    pipe = sub.add_parser("pipeline", help="run an ingest recipe (dti, fmri, eeg, all) on a BIDS dataset",
+                          description="Turn a BIDS dataset into connectomes and fitting targets, "
+                                      "written as BIDS derivatives.")
+    pipe.add_argument("recipe", help="dti, fmri, eeg, all, or a recipe .toml file")
+    pipe.add_argument("bids_dir", help="BIDS dataset folder")
+    pipe.add_argument("out_dir", help="derivatives output folder")
+    pipe.add_argument("--participant-label", nargs="+", default=[],
+                      help="subjects to run (without 'sub-'); default all")
+    pipe.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    pipe.set_defaults(func=_pipeline)
 
     mod = sub.add_parser("models", help="list the models, their parameters, defaults and units")
     mod.add_argument("name", nargs="?", help="show one model only")

@@ -164,6 +164,44 @@ class ResultWriter:
                          unlimited_dims=["time"])
         self._file = h5netcdf.File(self.tmp, "a")
 
+    @classmethod
+    def reopen(cls, path: str | os.PathLike, sizes: dict[str, int]) -> ResultWriter:
+        """Continue an interrupted ``<path>.partial`` file, cut back to ``sizes`` samples.
+
+        Parameters
+        ----------
+        path : path-like
+            The final file name the interrupted run was writing.
+        sizes : dict of str to int
+            Per monitor, the number of samples a checkpoint recorded; samples
+            written after it are dropped.
+        """
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".partial")
+        if not self.tmp.is_file():
+            raise FileNotFoundError(f"Cannot resume: {self.tmp} (the interrupted output) is missing.")
+        self._file = h5netcdf.File(self.tmp, "a")
+        for name, size in sizes.items():
+            self._file[name].resize_dimension("time", int(size))
+        self._file.attrs["status"] = "running"
+        return self
+
+    def sizes(self) -> dict[str, int]:
+        """Samples written so far, per monitor."""
+        return {name: self._file[name].dimensions["time"].size
+                for name in json.loads(self._file.attrs["monitors"])}
+
+    def flush(self) -> None:
+        """Push what was appended to disk."""
+        self._file.flush()
+
+    def suspend(self) -> Path:
+        """Close without moving into place (the run will be resumed); return the partial file."""
+        self._file.attrs["status"] = "interrupted"
+        self._file.close()
+        return self.tmp
+
     def append(self, name: str, times: np.ndarray, samples: np.ndarray) -> None:
         """Append samples (time first) to monitor ``name``."""
         if len(times) == 0:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +23,7 @@ from .models.base import Model
 from .monitors import Monitor, RunInfo, TemporalAverage
 from .noise import Additive
 from .result import Result, ResultWriter, label_samples
+from .sim import checkpoint
 from .sim.kernel import SCHEMES, make_kernel
 
 logger = logging.getLogger(__name__)
@@ -28,6 +33,28 @@ _CHUNK_BYTES = 4 * 2**20  # small enough that monitors read the trace while it i
 #: steps whose long-delay coupling is gathered at once, and spare history
 #: columns for its padded reads (see sim/loop.py)
 _BLOCK, _SLACK = 16, 8
+
+
+class SimulationInterrupted(KeyboardInterrupt):
+    """SIGINT/SIGTERM stopped a run that streams to a file; it can be resumed."""
+
+
+@contextmanager
+def _stop_on_signals(stop: list, enabled: bool):
+    """While active, SIGINT/SIGTERM append to ``stop`` instead of killing the run."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001
+        stop.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class SimulationDiverged(RuntimeError):
@@ -133,7 +160,8 @@ class Simulation:
     # -- running ---------------------------------------------------------
     def run(self, duration: float, *, chunk_steps: int | None = None,
             progress: bool | None = None, out: str | os.PathLike | None = None,
-            overwrite: bool = False) -> Result:
+            overwrite: bool = False, checkpoint_every: float | None = None,
+            resume: bool = False) -> Result:
         """Simulate ``duration`` ms.
 
         Parameters
@@ -150,6 +178,15 @@ class Simulation:
             (memory stays bounded); the returned Result reads from it lazily.
         overwrite : bool
             Replace an existing ``out`` file.
+        checkpoint_every : float, optional
+            With ``out``: write a checkpoint (``<out>.ckpt.npz``) about every
+            this many simulated ms. SIGINT/SIGTERM always checkpoint (when
+            ``out`` is given) and stop after the current chunk, leaving
+            ``<out>.partial`` and the checkpoint.
+        resume : bool
+            With ``out``: continue from ``<out>.ckpt.npz`` if it exists (same
+            simulation and arguments); the finished output is bit-identical
+            to an uninterrupted run.
 
         Returns
         -------
@@ -160,8 +197,15 @@ class Simulation:
         ------
         SimulationDiverged
             When a state becomes NaN/Inf; its ``result`` holds the output so far.
+        SimulationInterrupted
+            On SIGINT/SIGTERM during a run with ``out``; resume with ``resume=True``.
         """
-        return self._run(duration, {}, None, chunk_steps, progress, out, overwrite)
+        if (checkpoint_every is not None or resume) and out is None:
+            raise ValueError("checkpoint_every and resume need an output file: pass out=...")
+        if checkpoint_every is not None:
+            check_range("checkpoint_every", checkpoint_every, 0.0, low_inclusive=False)
+        return self._run(duration, {}, None, chunk_steps, progress, out, overwrite,
+                         checkpoint_every, resume)
 
     def sweep(self, duration: float, *, seeds: list[int] | None = None, threads: int | None = 1,
               chunk_steps: int | None = None, progress: bool | None = None,
@@ -351,7 +395,8 @@ class Simulation:
         h = np.clip(h[-horizon:], lo[:, None, None], hi[:, None, None])
         return np.ascontiguousarray(np.broadcast_to(h, (horizon, n_state, n, n_batch)))
 
-    def _run(self, duration, params, seeds, chunk_steps, progress, out, overwrite) -> Result:
+    def _run(self, duration, params, seeds, chunk_steps, progress, out, overwrite,
+             checkpoint_every=None, resume=False) -> Result:
         self._validate()
         check_range("duration", duration, 0.0, low_inclusive=False)
         model, conn = self.model, self.connectome
@@ -394,42 +439,84 @@ class Simulation:
                 mon.name, np.empty(0), np.empty((0, *(len(lab) for _, lab, _ in space), nb)),
                 space, prep.batch_coords, {"monitor": repr(mon), **mon.attrs()})
         attrs = self._provenance(n_total, params)
-        sink = _MemorySink(templates) if out is None else \
-            ResultWriter(out, templates, attrs, overwrite=overwrite)
         rngs = _noise_generators(prep.seeds) if self.noise is not None else None
         no_noise = np.empty((0, n_state, m))
+        step = 0
+        ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
+        config = self._config_hash(attrs, params, seeds, templates)
+        if resume and ckpt_path.exists():
+            state = checkpoint.load(ckpt_path, config)
+            step, cur = state["step"], state["cur"]
+            x[...] = state["x"]
+            H[...] = state["H"]
+            for gen, rng_state in zip((rngs or {}).values(), state["rng_states"]):
+                gen.bit_generator.state = rng_state
+            for mon, mon_state in zip(self.monitors, state["monitor_states"]):
+                mon.set_state(mon_state)
+            sink = ResultWriter.reopen(out, state["sizes"])
+            logger.info("resuming %s at step %d of %d", out, step, n_total)
+        elif out is None:
+            sink = _MemorySink(templates)
+        else:  # a fresh start (resume without a checkpoint starts from the beginning)
+            sink = ResultWriter(out, templates, attrs, overwrite=overwrite)
+        every = None if checkpoint_every is None else max(1, int(round(checkpoint_every / self.dt)))
+        last_ckpt = step
 
-        step, bad, status = 0, -1, "interrupted"
-        try:
-            with tqdm(total=n_total, unit="step", disable=False if progress else
-                      (True if progress is False else None), leave=False) as bar:
-                while step < n_total:
-                    n_chunk = min(chunk_steps, n_total - step)
-                    noise = no_noise if rngs is None else _draw(rngs, prep.seeds, prep.amp, n_chunk)
-                    done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
-                                            _BLOCK, *prep.long, *prep.short,
-                                            prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
-                                            trace, S, acc)
-                    chunk = trace[:done].reshape(done, n_state, n, nb)
-                    for mon in self.monitors:
-                        t, samples = mon.consume(chunk, step)
-                        sink.append(mon.name, t, samples if nb > 1 or prep.batch_coords
-                                    else samples[..., 0])
-                    step += done
-                    bar.update(done)
-                    if bad >= 0:
-                        break
-            if bad >= 0:
-                region = conn.labels[bad // nb]
-                t_bad = (step + 1) * self.dt
-                status = f"diverged at t={t_bad:g} ms in region {region!r}"
-            else:
-                status = "complete"
-        finally:  # on interruption too: keep what was computed, marked as such
-            if out is None:
-                result = Result(sink.arrays(), attrs, status)
-            else:
-                result = Result.load(sink.close(status), lazy=True)
+        def save_checkpoint() -> None:
+            sink.flush()
+            checkpoint.save(ckpt_path, config=config, step=step, cur=cur, x=x, H=H,
+                            rng_states=[g.bit_generator.state for g in (rngs or {}).values()],
+                            monitor_states=[mon.get_state() for mon in self.monitors],
+                            sizes=sink.sizes())
+
+        bad, status, stop, suspended = -1, "interrupted", [], False
+        with _stop_on_signals(stop, enabled=out is not None):
+            try:
+                with tqdm(total=n_total, initial=step, unit="step", disable=False if progress
+                          else (True if progress is False else None), leave=False) as bar:
+                    while step < n_total and not stop:
+                        n_chunk = min(chunk_steps, n_total - step)
+                        noise = no_noise if rngs is None else \
+                            _draw(rngs, prep.seeds, prep.amp, n_chunk)
+                        done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
+                                                _BLOCK, *prep.long, *prep.short,
+                                                prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
+                                                trace, S, acc)
+                        chunk = trace[:done].reshape(done, n_state, n, nb)
+                        for mon in self.monitors:
+                            t, samples = mon.consume(chunk, step)
+                            sink.append(mon.name, t, samples if nb > 1 or prep.batch_coords
+                                        else samples[..., 0])
+                        step += done
+                        bar.update(done)
+                        if bad >= 0:
+                            break
+                        if every is not None and step - last_ckpt >= every and step < n_total:
+                            save_checkpoint()
+                            last_ckpt = step
+                if bad >= 0:
+                    region = conn.labels[bad // nb]
+                    t_bad = (step + 1) * self.dt
+                    status = f"diverged at t={t_bad:g} ms in region {region!r}"
+                elif step >= n_total:
+                    status = "complete"
+                else:  # stopped by a signal: checkpoint and keep the partial file
+                    save_checkpoint()
+                    partial = sink.suspend()
+                    suspended = True
+                    raise SimulationInterrupted(
+                        f"Simulation stopped at t = {step * self.dt:g} ms of {duration:g} ms; "
+                        f"output so far in {partial}, checkpoint in {ckpt_path}. Continue with "
+                        "the same call plus resume=True (CLI: --resume).")
+            finally:  # on errors too: keep what was computed, marked as such
+                if out is None:
+                    result = Result(sink.arrays(), attrs, status)
+                elif status != "interrupted":
+                    result = Result.load(sink.close(status), lazy=True)
+                    if ckpt_path.exists():
+                        ckpt_path.unlink()
+                elif not suspended:  # an unexpected error: the partial file stays partial
+                    sink.suspend()
         if bad >= 0:
             member = f", batch member {bad % nb}" if nb > 1 else ""
             raise SimulationDiverged(
@@ -438,6 +525,18 @@ class Simulation:
                 "before are in this error's .result; try a smaller dt or check parameters.",
                 result, t_bad, region)
         return result
+
+    def _config_hash(self, attrs: dict[str, Any], params: dict[str, Any], seeds: Any,
+                     templates: dict[str, Any]) -> str:
+        """Hash of everything that shapes a run's output (refuses mismatched resumes)."""
+        h = hashlib.sha256(json.dumps(attrs, sort_keys=True, default=str).encode())
+        h.update(json.dumps({k: np.asarray(v).tolist() for k, v in params.items()}).encode())
+        h.update(repr(seeds).encode())
+        h.update(repr(sorted(templates)).encode())
+        h.update(repr([repr(m) for m in self.monitors]).encode())
+        if self.initial_history is not None:
+            h.update(np.ascontiguousarray(self.initial_history, dtype=np.float64).tobytes())
+        return h.hexdigest()
 
     def _provenance(self, n_total: int, params: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -36,6 +36,7 @@ from numba import njit
 EULER, HEUN, RK4 = 0, 1, 2
 #: spare columns at the end of the history buffer (padded reads of the long gather)
 SLACK = 8
+_MAX_FLOAT = 1.7976931348623157e308
 
 
 @njit(inline="always")
@@ -187,12 +188,13 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                                                + d4[v, k])
                     _clamp(x, lo, hi, k)
             # record, check, push the new state's pre-values to column cur + 1
-            total = 0.0
+            finite = True
             for v in range(N_STATE):
                 for k in range(n_nodes):
                     trace[step, v, k] = x[v, k]
-                    total += x[v, k]
-            if not np.isfinite(total):  # NaN/Inf anywhere makes the sum non-finite
+                    # an AND over comparisons (NaN compares false) vectorises; a sum would not
+                    finite &= abs(x[v, k]) <= _MAX_FLOAT
+            if not finite:
                 for k in range(n_nodes):
                     for v in range(N_STATE):
                         if not np.isfinite(x[v, k]):

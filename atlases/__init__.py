@@ -141,8 +141,8 @@ def _resolve(name: str) -> str:
 _ATLASES: dict[str, tuple[str, str, str]] = {
     "tvb76_mni152": (
         "tvb76_mni152_2mm.nii.gz", "tvb76_mni152_2mm.tsv",
-        "the default connectome's 76 regions as an approximate Voronoi parcellation of "
-        "nilearn's MNI152 grey-matter mask, 2 mm grid (made by make_tvb76_mni.py)"),
+        ("the default connectome's 76 regions as an approximate Voronoi parcellation of "
+         "nilearn's MNI152 grey-matter mask, 2 mm grid (made by make_tvb76_mni.py)")),
 }
 _ATLAS_ALIASES: dict[str, str] = {"default": "tvb76_mni152"}
 

@@ -126,7 +126,7 @@ def build() -> tuple:
         "nilearn": nilearn.__version__,
         "mask_voxels": int(mask.sum()),
         "infratentorial_removed": int((~keep).sum()),
-        "labelled_voxels": int(len(xyz)),
+        "labelled_voxels": len(xyz),
         "translation_mm": [round(float(v), 3) for v in translation],
         "region_voxels_min": int(counts.min()),
         "region_voxels_max": int(counts.max()),

@@ -282,3 +282,17 @@ def test_sessions_brainvision_and_electrodes_tsv(tmp_path):
                      "sub-A_ses-1_electrodes.tsv": "electrodes",
                      "sub-A_ses-1_coordsystem.json": "electrodes",
                      "eeg.toml": "recipe"}
+
+
+def test_vbrain_pipeline_command(dataset, tmp_path, capsys):
+    from vbrain.cli import main
+
+    dataset, _ = dataset
+    out = tmp_path / "derivatives"
+    assert main(["pipeline", "fmri", str(dataset), str(out), "--participant-label", "01"]) == 0
+    text = capsys.readouterr().out
+    assert "vbrain pipeline fmri: wrote" in text
+    assert (out / "dataset_description.json").exists()
+    assert list((out / "sub-01").rglob("*.nc")) and not (out / "sub-02").exists()
+    assert main(["pipeline", "fmrii", str(dataset), str(tmp_path / "x")]) == 2
+    assert "Did you mean 'fmri'" in capsys.readouterr().err

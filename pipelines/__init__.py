@@ -16,8 +16,7 @@ Submodules (imported on first use, so ``import vbrain.pipelines`` stays cheap):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vbrain._lazy import lazy_attributes
 
 #: public name -> submodule that defines it
 _LAZY = {
@@ -35,11 +34,4 @@ __all__ = ["available_recipes", "eeg_targets", "fmri_targets", "info_from_target
            "load_dataset", "run_pipeline", "save_dataset", "tangent_connectivity"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -9,8 +9,7 @@ cheap and does not pull in nibabel or MNE:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vbrain._lazy import lazy_attributes
 
 #: public name -> submodule that defines it (extend as submodules are added)
 _LAZY = {
@@ -23,11 +22,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -9,8 +9,8 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -10,11 +10,29 @@
   re-runnable model and a report (``vbrain fit``).
 """
 
-from .objectives import (AsLoss, Combined, FCCorrelation, FCDistance, FCDKSDistance, Objective,
-                         SpectralDistance, as_series, functional_connectivity, ks_statistic,
-                         upper_triangle)
-from .search import (FIC, SearchResult, best_params, cma_search, de_search, evaluate,
-                     fic_inhibition, grid_search)
+from .objectives import (
+    AsLoss,
+    Combined,
+    FCCorrelation,
+    FCDistance,
+    FCDKSDistance,
+    Objective,
+    SpectralDistance,
+    as_series,
+    functional_connectivity,
+    ks_statistic,
+    upper_triangle,
+)
+from .search import (
+    FIC,
+    SearchResult,
+    best_params,
+    cma_search,
+    de_search,
+    evaluate,
+    fic_inhibition,
+    grid_search,
+)
 
 __all__ = ["Objective", "AsLoss", "Combined", "FCCorrelation", "FCDistance", "FCDKSDistance",
            "SpectralDistance", "as_series", "functional_connectivity", "ks_statistic",

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import itertools
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence

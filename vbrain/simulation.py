@@ -207,7 +207,7 @@ class Simulation:
         return self._run(duration, {}, None, chunk_steps, progress, out, overwrite,
                          checkpoint_every, resume)
 
-    def sweep(self, duration: float, *, seeds: list[int] | None = None, threads: int | None = 1,
+    def sweep(self, duration: float, *, seeds: list[int] | None = None, threads: int | None = None,
               chunk_steps: int | None = None, progress: bool | None = None,
               out: str | os.PathLike | None = None, overwrite: bool = False,
               **params: Any) -> Result:
@@ -220,7 +220,7 @@ class Simulation:
         seeds : list of int, optional
             One seed per batch member; default every member uses ``self.seed``
             (common random numbers), so each member equals its single run.
-        threads : int or None, default 1
+        threads : int or None, default None
             Split the batch into this many groups advanced in parallel threads
             (the compiled loop releases the GIL); None uses every core. Members
             are independent, so results do not depend on it.
@@ -242,6 +242,12 @@ class Simulation:
         if len(set(sizes.values())) != 1:
             raise ValueError(f"All swept arrays must share the batch size; got {sizes}.")
         n_batch = next(iter(sizes.values()))
+        n = self.connectome.n_regions
+        for key, values in params.items():
+            shape = np.shape(values)
+            if shape not in ((n_batch,), (n_batch, n)):
+                raise ValueError(f"{key} must have shape ({n_batch},) or ({n_batch}, {n}), "
+                                 f"got {shape}.")
         if threads is None:
             threads = os.cpu_count() or 1
         threads = int(check_range("threads", threads, 1))

@@ -400,11 +400,14 @@ def bench_sweep(w: Workload, conn, args) -> dict:
     single = timed(lambda: sim.run(args.duration, progress=False), n_single)["wall_s"]
     res = timed(lambda: sim.sweep(args.duration, coupling__a=values, progress=False),
                 args.sweep_repeat)
+    one_thread = timed(lambda: sim.sweep(args.duration, coupling__a=values, threads=1,
+                                         progress=False), args.sweep_repeat)
     single += timed(lambda: sim.run(args.duration, progress=False), n_single)["wall_s"]
     single_s = statistics.median(single)
     n_steps = int(round(args.duration / DT))
     res.update(single_wall_s=single, single_s=single_s, ratio=res["median_s"] / single_s,
-               n_batch=N_SWEEP,
+               n_batch=N_SWEEP, threads=os.cpu_count(), one_thread_s=one_thread["median_s"],
+               ratio_one_thread=one_thread["median_s"] / single_s,
                ns_per_member_region_step=ns_per_region_step(res["median_s"], n_steps,
                                                             N_SWEEP * conn.n_regions))
     return res
@@ -574,11 +577,12 @@ def section_sweep(record: dict, workloads: list, conn, args) -> None:
     for w in workloads:
         r = bench_sweep(w, conn, args)
         record["models"][w.key]["sweep"] = r
-        rows.append([w.vbrain_model, r["single_s"], r["median_s"], f"{r['ratio']:.1f}x",
-                     r["ns_per_member_region_step"],
+        rows.append([w.vbrain_model, r["single_s"], r["median_s"],
+                     f"{r['ratio']:.1f}x ({r['threads']} threads)",
+                     f"{r['ratio_one_thread']:.1f}x", r["ns_per_member_region_step"],
                      f"target <= {TARGET_SWEEP:g}x: {verdict(r['ratio'] <= TARGET_SWEEP)}"])
     print_table(["model", "single s", f"sweep({N_SWEEP}) s", "sweep/single",
-                 "ns/member-region-step", ""], rows)
+                 "1 thread", "ns/member-region-step", ""], rows)
 
 
 def section_scaling(record: dict, w: Workload, args) -> None:

@@ -408,3 +408,16 @@ def test_resume_refuses_other_settings(conn76, tmp_path):
         other.run(20.0, out=out, resume=True)
     with pytest.raises(ValueError, match="need an output file"):
         sim.run(20.0, resume=True)
+
+
+def test_threads_building_a_fresh_kernel_at_once(conn76, tmp_path, monkeypatch):
+    """Regression: two sweep threads writing the same new kernel file collided."""
+    from vbrain.sim import kernel
+
+    monkeypatch.setenv("VBRAIN_CACHE_DIR", str(tmp_path / "kernels"))
+    monkeypatch.setattr(kernel, "_loaded", {})
+    sim = vb.Simulation(conn76, vb.models.Kuramoto(), vb.coupling.Kuramoto(a=0.001), seed=1,
+                        monitors=[vb.monitors.Raw()])
+    res = sim.sweep(2.0, coupling__a=[0.0, 0.001, 0.002, 0.003], threads=4, progress=False)
+    assert res.raw.sizes["batch"] == 4
+    assert len(list((tmp_path / "kernels").glob("vbrain_kernel_*.py"))) == 1

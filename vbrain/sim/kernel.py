@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +31,7 @@ SCHEMES = {"euler": EULER, "heun": HEUN, "rk4": RK4}
 
 _LOOP_SOURCE = Path(__file__).with_name("loop.py")
 _loaded: dict = {}
+_lock = threading.Lock()
 
 
 def cache_dir() -> Path:
@@ -63,6 +65,11 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     batched, stochastic, bounded : bool
         More than one batch member; additive noise; any state bound to clamp.
     """
+    with _lock:  # threads of one sweep may ask for the same kernel at once
+        return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded)
+
+
+def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded):
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
                      BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded))
     key = (dfun, pre, post, tuple(constants.items()))
@@ -78,7 +85,7 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
     if not path.exists() or path.read_text() != source:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(source)
         os.replace(tmp, path)  # atomic: concurrent processes never see half a file
 

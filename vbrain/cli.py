@@ -217,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     pipe.set_defaults(func=_pipeline)
 
+    from .fit.cli import register as register_fit
+
+    register_fit(sub)
+
     mod = sub.add_parser("models", help="list the models, their parameters, defaults and units")
     mod.add_argument("name", nargs="?", help="show one model only")
     mod.set_defaults(func=_models)

@@ -73,7 +73,7 @@ from ._check import check_range
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["get_client", "run_points", "map_cohort", "SweepStore"]
+__all__ = ["SweepStore", "get_client", "map_cohort", "run_points"]
 
 _ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 
@@ -110,7 +110,7 @@ def get_client(client: Any = None, *, n_workers: int | None = None, processes: b
     if client is None or client == "local":
         n = int(check_range("n_workers", n_workers, 1)) if n_workers is not None \
             else (os.cpu_count() or 1)
-        cluster_kwargs.setdefault("dashboard_address", None)
+        cluster_kwargs.setdefault("dashboard_address", ":0")  # no fixed port to collide on
         c = Client(n_workers=n, threads_per_worker=int(threads_per_worker),
                    processes=bool(processes), **cluster_kwargs)
         logger.info("started a LocalCluster: %d worker(s) x %d thread(s), processes=%s", n,
@@ -251,7 +251,8 @@ def run_points(sim: Any, duration: float, objective: Any, points: Mapping[str, A
                seeds: Sequence[int] | None = None, chunk_size: int | None = None,
                fic: Any = None, client: Any = None, out_dir: Any = None, retries: int = 2,
                progress: bool | None = None, overwrite: bool = False,
-               n_workers: int | None = None, processes: bool = True) -> np.ndarray:
+               n_workers: int | None = None, processes: bool = True,
+               threads: int | None | str = "auto") -> np.ndarray:
     """Score candidates as Dask tasks of batched sweeps; save and resume per task.
 
     Parameters
@@ -266,7 +267,8 @@ def run_points(sim: Any, duration: float, objective: Any, points: Mapping[str, A
         One seed per candidate (default: all use ``sim.seed``).
     chunk_size : int, optional
         Candidates per task (one sweep each). Default: as many as make about
-        two tasks per worker, at most 64 (resuming reuses the saved value).
+        two tasks per worker, at most 64 (64 for "sync"; resuming reuses the
+        saved value).
     fic : FIC or bool, optional
         Re-tune ``J_i`` per candidate (ReducedWongWangExcInh).
     client : None, "local", "sync", address or Client
@@ -281,6 +283,9 @@ def run_points(sim: Any, duration: float, objective: Any, points: Mapping[str, A
         Replace another sweep's results in ``out_dir``.
     n_workers, processes
         Of a LocalCluster started here (see :func:`get_client`).
+    threads : int or None, default "auto"
+        Threads of each task's sweep: "auto" is 1 on Dask workers (one
+        single-threaded worker per core) and None (every core) for "sync".
 
     Returns
     -------
@@ -310,8 +315,10 @@ def run_points(sim: Any, duration: float, objective: Any, points: Mapping[str, A
     try:
         if client != "sync":
             c, owned = get_client(client, n_workers=n_workers, processes=processes)
-        if chunk_size is None:
-            n_w = len(c.scheduler_info().get("workers", {})) if c is not None else 1
+        if chunk_size is None and c is None:
+            chunk_size = 64
+        elif chunk_size is None:
+            n_w = len(c.scheduler_info().get("workers", {}))
             chunk_size = max(1, min(64, -(-n_points // max(1, 2 * n_w))))
         chunks = plan_chunks(pts, chunk_size)
         scores = np.full(n_points, np.nan)
@@ -345,13 +352,15 @@ def run_points(sim: Any, duration: float, objective: Any, points: Mapping[str, A
         errors: list[tuple[int, BaseException]] = []
         with bar:
             if c is None:  # "sync": in this process, one task after the other
+                n_threads = None if threads == "auto" else threads
                 for k in todo:
                     params, sub_seeds = args(k)
-                    s, sec = _timed_chunk(sim, duration, objective, params, sub_seeds, fic, 1)
+                    s, sec = _timed_chunk(sim, duration, objective, params, sub_seeds, fic,
+                                          n_threads)
                     _finish(k, s, sec, chunks, scores, store, bar)
             else:
                 errors = _run_dask(c, todo, args, sim, duration, objective, fic, retries,
-                                   chunks, scores, store, bar)
+                                   chunks, scores, store, bar, 1 if threads == "auto" else threads)
         if errors:
             k, err = errors[0]
             saved = f" The {len(chunks) - len(errors)} finished tasks are saved in {out_dir}: " \
@@ -374,7 +383,7 @@ def _finish(k, s, sec, chunks, scores, store, bar) -> None:
 
 
 def _run_dask(c, todo, args, sim, duration, objective, fic, retries, chunks, scores, store,
-              bar) -> list[tuple[int, BaseException]]:
+              bar, threads) -> list[tuple[int, BaseException]]:
     from dask.distributed import as_completed
 
     sim_f = c.scatter(sim, hash=False)
@@ -382,7 +391,7 @@ def _run_dask(c, todo, args, sim, duration, objective, fic, retries, chunks, sco
     futures = {}
     for k in todo:
         params, sub_seeds = args(k)
-        fut = c.submit(_timed_chunk, sim_f, duration, obj_f, params, sub_seeds, fic, 1,
+        fut = c.submit(_timed_chunk, sim_f, duration, obj_f, params, sub_seeds, fic, threads,
                        retries=retries, pure=False, key=f"vbrain-sweep-task-{k}-{os.urandom(4).hex()}")
         futures[fut] = k
     errors = []
@@ -488,7 +497,7 @@ def map_cohort(func: Callable[[Any], Any], items: Sequence[Any], *, client: Any 
                     finish(k, fut.result())
                 bar.update(1)
             if errors:
-                k, err = sorted(errors, key=lambda e: e[0])[0]
+                k, err = min(errors, key=lambda e: e[0])
                 raise RuntimeError(f"{len(errors)} of {len(items)} cohort tasks failed after "
                                    f"{retries} retries (first: item {k}: {err!r}).") from err
             return results

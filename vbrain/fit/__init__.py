@@ -23,6 +23,7 @@ from .objectives import (
     ks_statistic,
     upper_triangle,
 )
+from .personalize import FitResult, fit, load_model_config, load_simulation, load_targets
 from .search import (
     FIC,
     SearchResult,
@@ -34,16 +35,30 @@ from .search import (
     grid_search,
 )
 
-__all__ = ["Objective", "AsLoss", "Combined", "FCCorrelation", "FCDistance", "FCDKSDistance",
-           "SpectralDistance", "as_series", "functional_connectivity", "ks_statistic",
-           "upper_triangle", "FIC", "SearchResult", "best_params", "cma_search", "de_search",
-           "evaluate", "fic_inhibition", "grid_search", "fit", "FitResult", "load_model_config",
-           "load_simulation"]
+__all__ = [
+    "FIC",
+    "AsLoss",
+    "Combined",
+    "FCCorrelation",
+    "FCDKSDistance",
+    "FCDistance",
+    "FitResult",
+    "Objective",
+    "SearchResult",
+    "SpectralDistance",
+    "as_series",
+    "best_params",
+    "cma_search",
+    "de_search",
+    "evaluate",
+    "fic_inhibition",
+    "fit",
+    "functional_connectivity",
+    "grid_search",
+    "ks_statistic",
+    "load_model_config",
+    "load_simulation",
+    "load_targets",
+    "upper_triangle",
+]
 
-
-def __getattr__(name):
-    if name in ("fit", "FitResult", "load_model_config", "load_simulation"):
-        from . import personalize
-
-        return getattr(personalize, name)
-    raise AttributeError(f"module 'vbrain.fit' has no attribute {name!r}")

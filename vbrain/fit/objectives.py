@@ -67,9 +67,21 @@ from .._check import check_option, check_range, validate_type
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Objective", "FCCorrelation", "FCDistance", "FCDKSDistance", "SpectralDistance",
-           "Combined", "AsLoss", "Series", "as_series", "functional_connectivity",
-           "upper_triangle", "ks_statistic", "fcd_values"]
+__all__ = [
+    "AsLoss",
+    "Combined",
+    "FCCorrelation",
+    "FCDKSDistance",
+    "FCDistance",
+    "Objective",
+    "Series",
+    "SpectralDistance",
+    "as_series",
+    "fcd_values",
+    "functional_connectivity",
+    "ks_statistic",
+    "upper_triangle",
+]
 
 _SPACE_DIMS = ("region", "sensor")
 
@@ -379,16 +391,16 @@ class AsLoss(Objective):
         self.name = f"1 - {objective.name}" if objective.loss_offset == 1.0 \
             else f"-{objective.name}"
 
-    def features(self, simulated: Any) -> tuple[list[Any], dict[str, Any]]:  # noqa: D102
+    def features(self, simulated: Any) -> tuple[list[Any], dict[str, Any]]:
         return self.objective.features(simulated)
 
-    def __call__(self, simulated: Any) -> np.ndarray:  # noqa: D102
+    def __call__(self, simulated: Any) -> np.ndarray:
         return self.objective.loss_offset - self.objective(simulated)
 
-    def compare(self, feature: Any, ctx: dict[str, Any]) -> float:  # noqa: D102
+    def compare(self, feature: Any, ctx: dict[str, Any]) -> float:
         return self.objective.loss_offset - self.objective.compare(feature, ctx)
 
-    def monitors(self) -> set[str]:  # noqa: D102
+    def monitors(self) -> set[str]:
         return self.objective.monitors()
 
     def __repr__(self) -> str:
@@ -413,7 +425,7 @@ class _FCObjective(Objective):
             self.target_labels = [str(v) for v in da["region_i"].values]
         self.target_upper = upper_triangle(values)
 
-    def prepare(self, series: Series) -> dict[str, Any]:  # noqa: D102
+    def prepare(self, series: Series) -> dict[str, Any]:
         n = self.target.shape[0]
         index = _match_labels(self.target_labels, series.labels, "FC")
         if index is None and series.data.shape[1] != n:
@@ -459,7 +471,7 @@ class FCCorrelation(_FCObjective):
     loss_offset = 1.0
     name = "fc_corr"
 
-    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:  # noqa: D102
+    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:
         return float(np.corrcoef(upper_triangle(feature), self.target_upper)[0, 1])
 
 
@@ -485,7 +497,7 @@ class FCDistance(_FCObjective):
         super().__init__(target, monitor=monitor, variable=variable, transient=transient)
         self.metric = check_option("metric", metric, ("rmse", "frobenius"))
 
-    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:  # noqa: D102
+    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:
         d = upper_triangle(feature) - self.target_upper
         if self.metric == "rmse":
             return float(np.sqrt(np.mean(d * d)))
@@ -543,14 +555,18 @@ class FCDKSDistance(Objective):
         self.target_values = values
         self.window, self.step, self.tr = window, step, tr
 
-    def prepare(self, series: Series) -> dict[str, Any]:  # noqa: D102
-        return {"tr": series.period if series.period is not None else self.tr}
+    def prepare(self, series: Series) -> dict[str, Any]:
+        tr = series.period if series.period is not None else self.tr
+        # check the windows against the series once (a bad window is not a member's fault)
+        probe = np.random.default_rng(0).standard_normal((series.data.shape[0], 4))
+        fcd_values(probe, self.window, self.step, tr)
+        return {"tr": tr}
 
     def feature(self, x: np.ndarray, ctx: dict[str, Any]) -> np.ndarray:
         """The member's FCD upper-triangle values."""
         return fcd_values(x, self.window, self.step, ctx["tr"])
 
-    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:  # noqa: D102
+    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:
         return ks_statistic(feature, self.target_values)
 
     def __repr__(self) -> str:
@@ -633,7 +649,7 @@ class SpectralDistance(Objective):
     def _centre(self, log_psd: np.ndarray) -> np.ndarray:
         return log_psd - log_psd.mean(axis=-1, keepdims=True) if self.normalize else log_psd
 
-    def prepare(self, series: Series) -> dict[str, Any]:  # noqa: D102
+    def prepare(self, series: Series) -> dict[str, Any]:
         period = series.period if series.period is not None else self.period
         if period is None:
             raise ValueError("SpectralDistance needs the sampling period: pass a DataArray with "
@@ -643,6 +659,11 @@ class SpectralDistance(Objective):
         if index is None and series.data.shape[1] != self.psd_all.shape[0]:
             raise ValueError(f"The PSD target has {self.psd_all.shape[0]} channels, but the "
                              f"simulated {self.monitor or 'signal'} has {series.data.shape[1]}.")
+        nper = round(self.psd_window / period)
+        if nper < 4 or nper > series.data.shape[0]:
+            raise ValueError(f"psd_window={self.psd_window:g} ms is {nper} samples at the "
+                             f"{period:g} ms sampling period; the simulated signal has "
+                             f"{series.data.shape[0]} (need 4 <= window <= length).")
         return {"period": period, "freqs": freqs, "target": target, "index": index}
 
     def feature(self, x: np.ndarray, ctx: dict[str, Any]) -> np.ndarray:
@@ -652,7 +673,7 @@ class SpectralDistance(Objective):
         if ctx["index"] is not None:
             x = np.ascontiguousarray(x[:, ctx["index"]])
         period = ctx["period"]
-        nper = int(round(self.psd_window / period))
+        nper = round(self.psd_window / period)
         if nper < 4 or nper > x.shape[0]:
             raise ValueError(f"psd_window={self.psd_window:g} ms is {nper} samples; the signal "
                              f"has {x.shape[0]} (need 4 <= window <= length)")
@@ -664,7 +685,7 @@ class SpectralDistance(Objective):
         sim = np.stack([np.interp(ctx["freqs"], f, row) for row in logp])
         return self._centre(sim)
 
-    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:  # noqa: D102
+    def compare(self, feature: np.ndarray, ctx: dict[str, Any]) -> float:
         target = ctx["target"]
         if self.metric == "log_rmse":
             return float(np.mean(np.sqrt(np.mean((feature - target) ** 2, axis=1))))
@@ -710,7 +731,7 @@ class Combined(Objective):
         self.variable = None
         self.transient = 0.0
 
-    def __call__(self, simulated: Any) -> np.ndarray:  # noqa: D102
+    def __call__(self, simulated: Any) -> np.ndarray:
         total = None
         for w, obj in self.terms:
             part = w * obj.as_loss()(simulated)
@@ -727,7 +748,7 @@ class Combined(Objective):
             out[key] = obj.as_loss()(simulated)
         return out
 
-    def monitors(self) -> set[str]:  # noqa: D102
+    def monitors(self) -> set[str]:
         return set().union(*(obj.monitors() for _, obj in self.terms))
 
     def __repr__(self) -> str:

@@ -56,8 +56,18 @@ from .objectives import Objective
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FIC", "SearchResult", "grid_search", "de_search", "cma_search", "evaluate",
-           "run_chunk", "plan_chunks", "best_params", "fic_inhibition"]
+__all__ = [
+    "FIC",
+    "SearchResult",
+    "best_params",
+    "cma_search",
+    "de_search",
+    "evaluate",
+    "fic_inhibition",
+    "grid_search",
+    "plan_chunks",
+    "run_chunk",
+]
 
 #: non-batchable parameters a search may vary (grouped into separate sweeps)
 GROUPED = ("noise__nsig", "speed", "dt")
@@ -89,7 +99,6 @@ def _as_fic(fic: Any) -> FIC | None:
 
 def _check_names(sim: Any, names: Sequence[str], fic: FIC | None) -> None:
     """Reject parameters the simulation cannot vary, naming the valid ones."""
-    n = sim.connectome.n_regions
     valid = [f"model__{k}" for k in sim.model.parameters] + \
             [f"coupling__{k}" for k in sim.coupling.parameters] + list(GROUPED)
     for name in names:
@@ -107,7 +116,6 @@ def _check_names(sim: Any, names: Sequence[str], fic: FIC | None) -> None:
                             f"the simulation has {sim.coupling!r}.")
         if "model__J_i" in names:
             raise ValueError("fic computes model__J_i; do not search it as well.")
-    del n
 
 
 def _points(sim: Any, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -357,7 +365,8 @@ def evaluate(sim: Any, duration: float, objective: Objective, points: Mapping[st
 
         return run_points(sim, duration, objective, pts, seeds=seeds, chunk_size=batch_size,
                           fic=fic, client="sync" if client is None else client,
-                          out_dir=out_dir, retries=retries, progress=progress)
+                          out_dir=out_dir, retries=retries, progress=progress,
+                          threads=threads if client is None else "auto")
     chunks = plan_chunks(pts, 64 if batch_size is None else batch_size)
     scores = np.full(_n_points(pts), np.nan)
     for idx in tqdm(chunks, desc="sweeps", unit="sweep", leave=False,
@@ -399,7 +408,7 @@ def grid_search(sim: Any, duration: float, objective: Objective, *,
     xarray.DataArray
         Scores with one dim per parameter (in the order given; coordinates
         = the values; a per-region axis is indexed 0..k-1 with the vectors
-        in the coordinate ``<name>_values`` (name, region)). attrs:
+        in ``attrs["<name>_values"]``, an array (k, n_regions)). attrs:
         ``objective``, ``higher_is_better`` (0/1), ``duration_ms``, ``seed``.
 
     Examples
@@ -418,13 +427,14 @@ def grid_search(sim: Any, duration: float, objective: Objective, *,
     n = sim.connectome.n_regions
     axes: list[np.ndarray] = []
     coords: dict[str, Any] = {}
+    vectors: dict[str, np.ndarray] = {}
     for name, values in param_grids.items():
         v = np.asarray(values, dtype=np.float64)
         if v.ndim == 0:
             v = v[None]
         if v.ndim == 2 and v.shape[1] == n and name not in GROUPED:
             coords[name] = np.arange(v.shape[0])
-            coords[f"{name}_values"] = ((name, "region"), v)
+            vectors[f"{name}_values"] = v
         elif v.ndim != 1:
             raise ValueError(f"The grid of {name} must be 1-D, or (k, {n}) for a per-region "
                              f"parameter; got shape {v.shape}.")
@@ -441,7 +451,7 @@ def grid_search(sim: Any, duration: float, objective: Objective, *,
         scores.reshape(shape), dims=list(param_grids), coords=coords, name=objective.name,
         attrs={"objective": repr(objective), "higher_is_better": int(objective.higher_is_better),
                "duration_ms": float(duration), "seed": -1 if sim.seed is None else sim.seed,
-               "long_name": f"{objective.name} over the grid"})
+               "long_name": f"{objective.name} over the grid", **vectors})
 
 
 def best_params(scores: Any) -> dict[str, Any]:
@@ -458,8 +468,8 @@ def best_params(scores: Any) -> dict[str, Any]:
     pos = np.unravel_index(int(np.argmax(flat) if higher else np.argmin(flat)), values.shape)
     out: dict[str, Any] = {}
     for dim, i in zip(scores.dims, pos):
-        if f"{dim}_values" in scores.coords:
-            out[dim] = np.asarray(scores[f"{dim}_values"].values[i])
+        if f"{dim}_values" in scores.attrs:
+            out[dim] = np.asarray(scores.attrs[f"{dim}_values"])[i].copy()
         else:
             out[dim] = float(scores[dim].values[i])
     return out
@@ -559,8 +569,8 @@ class _Evaluator:
         self.sim, self.duration = sim, duration
         self.loss = objective.as_loss()
         self.space = space
-        self.kw = dict(batch_size=batch_size, threads=threads, fic=fic, client=client,
-                       retries=retries, progress=False)
+        self.kw = {"batch_size": batch_size, "threads": threads, "fic": fic, "client": client,
+                   "retries": retries, "progress": False}
         self.bar = bar
         self.units: list[np.ndarray] = []
         self.losses: list[np.ndarray] = []
@@ -575,7 +585,7 @@ class _Evaluator:
         size = u.shape[1]
         batch = self.kw["batch_size"]
         losses = evaluate(self.sim, self.duration, self.loss, params, **self.kw)
-        self.n_sweeps += -(-size // batch)
+        self.n_sweeps += len(plan_chunks(params, batch))
         self.units.append(u.T.copy())
         self.losses.append(losses.copy())
         self.generation.append(np.full(size, len(self.losses) - 1))

@@ -95,6 +95,13 @@ def test_fit_writes_parameters_model_and_report(subject, tmp_path, capsys):
                       output=str(tmp_path / "rerun.nc"), quiet=True)
     assert _simulate(args) == 0
     assert "dt=0.5 ms" in capsys.readouterr().out
+    from vbrain.cli import main
+
+    assert main(["simulate", "--config", str(out / "model.json"), "--duration", "200",
+                 "--eeg", "none", "--bold-tr", "0", "-o", str(tmp_path / "rerun2.nc"), "-q"]) == 0
+    assert "dt=0.5 ms" in capsys.readouterr().out
+    rerun = vb.Result.load(tmp_path / "rerun2.nc")
+    assert json.loads(rerun.attrs["coupling_params"])["a"] == a_fit
     # ... and as a Simulation that reproduces the fitted goodness of fit exactly
     sim = load_simulation(out / "model.json", monitors=[vb.monitors.TemporalAverage(10.0)])
     assert sim.coupling.a == a_fit and sim.dt == 0.5

@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate a connectome-coupled network",
                          description="Simulate a network of region models on a connectome and "
                                      "write the monitors' output to a NetCDF file.")
+    sim.add_argument("--config", default=None, metavar="MODEL_JSON",
+                     help="start from a model written by `vbrain fit` (its model.json); "
+                          "options given on the command line override it")
     sim.add_argument("--connectome", default="atlases:default",
                      help="atlases:NAME, a TVB .zip, a .npz or a folder of text matrices "
                           "(default: atlases:default, tvb-data's 76 regions)")
@@ -205,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted run of the same command from its checkpoint")
     sim.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=_simulate)
+    parser.simulate_parser = sim  # for --config: its values become this parser's defaults
 
     pipe = sub.add_parser("pipeline", help="run an ingest recipe (dti, fmri, eeg, all) on a BIDS dataset",
                           description="Turn a BIDS dataset into connectomes and fitting targets, "
@@ -229,8 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vbrain`` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="vbrain: %(message)s")
+    if args.command == "simulate" and args.config:
+        from .fit.personalize import load_model_config
+
+        try:
+            config = load_model_config(args.config)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"vbrain: error: {err}", file=sys.stderr)
+            return 2
+        parser.simulate_parser.set_defaults(**config)
+        args = parser.parse_args(argv)
     if args.command == "simulate":
         args.monitor = args.monitor or ["tavg:1.0"]
         if args.coupling == "Linear" and not args.coupling_param:

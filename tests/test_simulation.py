@@ -19,15 +19,6 @@ def conn76():
     return vb.Connectome.load("atlases:default")
 
 
-def small_connectome(n=5, seed=0, max_length=30.0):
-    rng = np.random.default_rng(seed)
-    w = rng.uniform(0, 1, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
-    lengths = rng.uniform(1.0, max_length, (n, n))
-    lengths = (lengths + lengths.T) / 2
-    np.fill_diagonal(lengths, 0.0)
-    return vb.Connectome(w, lengths)
-
-
 # --- agreement with The Virtual Brain ---------------------------------------
 def test_matches_tvb_generic2d_oracle(conn76):
     """tvb-library 2.10 trajectory (G2D, 76 regions, delays, Heun) to 1e-6 relative."""

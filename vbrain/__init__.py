@@ -10,8 +10,11 @@ from . import coupling, models, monitors, noise  # noqa: E402
 from .result import Result  # noqa: E402
 from .simulation import Simulation, SimulationDiverged, SimulationInterrupted  # noqa: E402
 
-__all__ = ["Simulation", "SimulationDiverged", "SimulationInterrupted", "Result", "coupling", "models", "monitors",
-           "noise", "Connectome"]
+__all__ = ["Simulation", "SimulationDiverged", "SimulationInterrupted", "Result", "coupling",
+           "models", "monitors", "noise", "Connectome", "stimulus", "bridges", "cosim", "spiking"]
+
+#: submodules imported on first use (they pull in heavier dependencies)
+_LAZY = ("stimulus", "bridges", "cosim", "spiking")
 
 
 def __getattr__(name):
@@ -19,4 +22,8 @@ def __getattr__(name):
         from .connectome import Connectome
 
         return Connectome
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'vbrain' has no attribute {name!r}")

@@ -47,6 +47,8 @@ class Coupling:
     #: "single": one component in all (e.g. SigmoidalJansenRit's y1 - y2);
     #: "sin_cos": two components per coupling variable (Kuramoto)
     components: ClassVar[str] = "per_cvar"
+    #: whether ``post`` reads the target node's own state (insets cannot replace such targets)
+    reads_target: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         for name in params:
@@ -189,6 +191,7 @@ class Difference(Coupling):
     r"""Diffusive coupling: :math:`c_i = a \sum_j w_{ij} (x_j(t-\tau_{ij}) - x_i(t))`."""
 
     parameters = {"a": Parameter(0.1, "1", "global coupling scale", (0.0, 10.0))}
+    reads_target = True
     pre = staticmethod(_pre_identity)
     post = staticmethod(_post_difference)
 
@@ -206,6 +209,7 @@ class Kuramoto(Coupling):
 
     parameters = {"a": Parameter(1.0, "rad/ms", "global coupling strength", (0.0, 10.0))}
     components = "sin_cos"
+    reads_target = True
     pre = staticmethod(_pre_sin_cos)
     post = staticmethod(_post_kuramoto)
 

@@ -196,6 +196,13 @@ class ResultWriter:
         """Push what was appended to disk."""
         self._file.flush()
 
+    def add(self, name: str, da: xr.DataArray) -> None:
+        """Write a whole labelled array (e.g. a spike raster) as one more group."""
+        self._file.close()
+        da.to_netcdf(self.tmp, mode="a", group=name, engine="h5netcdf", unlimited_dims=["time"])
+        self._file = h5netcdf.File(self.tmp, "a")
+        self._file.attrs["monitors"] = json.dumps(json.loads(self._file.attrs["monitors"]) + [name])
+
     def suspend(self) -> Path:
         """Close without moving into place (the run will be resumed); return the partial file."""
         self._file.attrs["status"] = "interrupted"

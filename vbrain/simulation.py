@@ -78,6 +78,8 @@ class _Prepared:
     long: tuple[np.ndarray, ...]
     short: tuple[np.ndarray, ...]
     wsum: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
     horizon: int
     amp: np.ndarray | None
     seeds: list[Any]
@@ -117,13 +119,28 @@ class Simulation:
         state bounds are clamped to them (as TVB does). Default: every history
         sample drawn uniformly within the model's ``initial_range`` (TVB's
         default), seeded by ``seed``.
+    stimuli : sequence of Stimulus or ClosedLoop, optional
+        Virtual stimulation (``vbrain.stimulus``): each adds its waveform times
+        its spatial pattern to one state variable's right-hand side, applied at
+        every step inside the compiled loop as TVB does (the step from t_n adds
+        ``dt * I(t_n)``). A ``ClosedLoop``'s controller sets its gain every
+        ``interval`` ms from the latest samples of a monitor (gain 0 until its
+        first call).
+    insets : dict of region label to Inset, optional
+        Regions replaced by spiking or compartmental models
+        (``vbrain.cosim.Inset``), exchanging with the network through
+        rate <-> spike bridges at intervals no longer than their shortest
+        delay (exact coupling). Their population rates, LFP and spike rasters
+        are saved beside the monitors (``inset_<label>_rate`` / ``_lfp`` /
+        ``_spikes``).
     """
 
     def __init__(self, connectome, model: Model, coupling: Coupling | None = None, *,
                  speed: float = 4.0, dt: float = 0.1, integrator: str = "heun",
                  noise: Additive | None = None, seed: int | None = None,
                  monitors: list[Monitor] | tuple[Monitor, ...] | None = None,
-                 initial_history: np.ndarray | None = None) -> None:
+                 initial_history: np.ndarray | None = None,
+                 stimuli: list | tuple | None = None, insets: dict | None = None) -> None:
         self.connectome = connectome
         self.model = model
         self.coupling = Linear() if coupling is None else coupling
@@ -134,6 +151,8 @@ class Simulation:
         self.seed = seed
         self.monitors = (TemporalAverage(1.0),) if monitors is None else tuple(monitors)
         self.initial_history = initial_history
+        self.stimuli = tuple(stimuli or ())
+        self.insets = dict(insets or {})
 
     # -- parameters ------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -202,6 +221,9 @@ class Simulation:
         """
         if (checkpoint_every is not None or resume) and out is None:
             raise ValueError("checkpoint_every and resume need an output file: pass out=...")
+        if (checkpoint_every is not None or resume) and (self.insets or self._closed_loops()):
+            raise ValueError("Checkpoints do not cover insets or closed-loop controllers (their "
+                             "state lives outside vbrain); run without checkpoint_every/resume.")
         if checkpoint_every is not None:
             check_range("checkpoint_every", checkpoint_every, 0.0, low_inclusive=False)
         return self._run(duration, {}, None, chunk_steps, progress, out, overwrite,
@@ -288,6 +310,11 @@ class Simulation:
         return result
 
     # -- internals -------------------------------------------------------
+    def _closed_loops(self) -> list:
+        from .stimulus import ClosedLoop
+
+        return [s for s in self.stimuli if isinstance(s, ClosedLoop)]
+
     def _validate(self) -> None:
         from .connectome import Connectome
 
@@ -347,6 +374,12 @@ class Simulation:
             if seeds is not None:
                 batch_coords["seed"] = np.asarray(seeds)
         w = conn.weights
+        if self.insets:  # an inset's own recurrence lives inside it
+            w = w.copy()
+            for label in self.insets:
+                if label in conn.labels:
+                    i = list(conn.labels).index(label)
+                    w[i, i] = 0.0
         delays = conn.delay_steps(self.speed, self.dt)
         wsum = np.repeat(w.sum(axis=1), n_batch)
         amp = None
@@ -357,7 +390,7 @@ class Simulation:
             p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
             cp=np.ascontiguousarray(cp.reshape(cp.shape[0], -1)),
             long=_csr(w, delays, delays >= _BLOCK), short=_csr(w, delays, delays < _BLOCK),
-            wsum=wsum,
+            wsum=wsum, weights=w, delays=delays,
             horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
         )
@@ -421,15 +454,29 @@ class Simulation:
         n_comp = self.coupling.n_components(len(cvar))
         lo, hi = type(model).bounds_arrays()
         bounded = bool(np.any(np.isfinite(lo) | np.isfinite(hi)))
-        kernel, fill = make_kernel(type(model).dfun, self.coupling.pre, self.coupling.post,
-                                   SCHEMES[self.integrator], n_state=n_state, n_comp=n_comp,
-                                   batched=nb > 1, stochastic=self.noise is not None,
-                                   bounded=bounded)
+        drive = None
+        if self.stimuli:
+            from .sim.drive import StimulusDrive
+
+            drive = StimulusDrive(self.stimuli, model, conn, nb, self.dt)
+            drive.check_monitors([mon.name for mon in self.monitors])
+        kernel, fill, rewrite_history = make_kernel(
+            type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
+            n_state=n_state, n_comp=n_comp, batched=nb > 1,
+            stochastic=self.noise is not None or drive is not None, bounded=bounded,
+            record_c=bool(self.insets))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
         fill(hist_states, cvar, prep.cp, H)
         x = hist_states[-1].copy()
         cur = prep.horizon - 1
+        cosim = None
+        if self.insets:
+            from .cosim import CoSimulation
+
+            cosim = CoSimulation(self.insets, self, prep.delays, prep.weights, prep.p, x,
+                                 prep.seeds, reseed=seeds is not None)
+        c_trace = np.empty((chunk_steps, len(cvar), m) if cosim else (1, 1, 1))
         S = np.zeros((_BLOCK, n_comp, m))
         acc = np.zeros(_BLOCK * nb + 8)
         trace = np.empty((chunk_steps, n_state, m))
@@ -444,6 +491,8 @@ class Simulation:
             templates[mon.name] = label_samples(
                 mon.name, np.empty(0), np.empty((0, *(len(lab) for _, lab, _ in space), nb)),
                 space, prep.batch_coords, {"monitor": repr(mon), **mon.attrs()})
+        if cosim is not None:
+            templates.update(cosim.templates(prep.batch_coords))
         attrs = self._provenance(n_total, params)
         rngs = _noise_generators(prep.seeds) if self.noise is not None else None
         no_noise = np.empty((0, n_state, m))
@@ -482,18 +531,50 @@ class Simulation:
                           else (True if progress is False else None), leave=False) as bar:
                     while step < n_total and not stop:
                         n_chunk = min(chunk_steps, n_total - step)
+                        if drive is not None and drive.loops:
+                            n_chunk = min(n_chunk, drive.steps_to_boundary(step))
                         noise = no_noise if rngs is None else \
                             _draw(rngs, prep.seeds, prep.amp, n_chunk)
-                        done, bad, cur = kernel(x, H, cur, prep.horizon - 1, n_chunk, self.dt, nb,
-                                                _BLOCK, *prep.long, *prep.short,
-                                                prep.wsum, cvar, prep.p, prep.cp, lo, hi, noise,
-                                                trace, S, acc)
+                        if drive is not None:
+                            if rngs is None:
+                                noise = np.zeros((n_chunk, n_state, m))
+                            drive.add(noise, step)
+
+                        def advance(off: int, count: int, cur: int) -> tuple[int, int, int]:
+                            return kernel(x, H, cur, prep.horizon - 1, count, self.dt, nb, _BLOCK,
+                                          *prep.long, *prep.short, prep.wsum, cvar, prep.p,
+                                          prep.cp, lo, hi, noise[off:off + count],
+                                          trace[off:off + count], S, acc,
+                                          c_trace[off:off + count] if cosim else c_trace)
+
+                        if cosim is None:
+                            done, bad, cur = advance(0, n_chunk, cur)
+                        else:  # exchange with the insets at most every exchange_steps
+                            done = 0
+                            while done < n_chunk:
+                                count = min(cosim.exchange_steps, n_chunk - done)
+                                d, bad, cur = advance(done, count, cur)
+                                if bad >= 0:
+                                    done += d
+                                    break
+                                piece = trace[done:done + count]
+                                cosim.exchange(c_trace[done:done + count], piece, x, step + done)
+                                rewrite_history(piece, cosim.nodes, cvar, prep.cp, H, cur - count + 1)
+                                done += count
                         chunk = trace[:done].reshape(done, n_state, n, nb)
                         for mon in self.monitors:
                             t, samples = mon.consume(chunk, step)
+                            if drive is not None:
+                                drive.observe(mon.name, t, samples)
                             sink.append(mon.name, t, samples if nb > 1 or prep.batch_coords
                                         else samples[..., 0])
+                        if cosim is not None:
+                            for name, t, samples in cosim.drain():
+                                sink.append(name, t, samples if nb > 1 or prep.batch_coords
+                                            else samples[..., 0])
                         step += done
+                        if drive is not None and bad < 0:
+                            drive.control(step)
                         bar.update(done)
                         if bad >= 0:
                             break
@@ -515,6 +596,9 @@ class Simulation:
                         f"output so far in {partial}, checkpoint in {ckpt_path}. Continue with "
                         "the same call plus resume=True (CLI: --resume).")
             finally:  # on errors too: keep what was computed, marked as such
+                if cosim is not None:
+                    for name, da in cosim.spikes().items():
+                        sink.add(name, da)
                 if out is None:
                     result = Result(sink.arrays(), attrs, status)
                 elif status != "interrupted":
@@ -570,6 +654,11 @@ class _MemorySink:
     def append(self, name: str, times: np.ndarray, samples: np.ndarray) -> None:
         if len(times):
             self.parts[name].append((times, samples))
+
+    def add(self, name: str, da: Any) -> None:
+        """Keep a whole labelled array (e.g. a spike raster) beside the monitors."""
+        self.templates[name] = da
+        self.parts[name] = []
 
     def arrays(self) -> dict[str, Any]:
         out = {}

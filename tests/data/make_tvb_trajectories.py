@@ -142,6 +142,14 @@ CASES = {
                      "1e-7 of max|x| after ~100 ms and reaches 1e-2 by 300 ms; only the "
                      "first 80 ms are stored and compared"),
 }
+# region stimuli (TVB's StimuliRegion, Sinusoid temporal equation on the first state variable):
+# how a stimulus enters each scheme (Euler once, Heun predictor + corrector, RK4 at the end)
+_STIM = dict(frequency_hz=40.0, amp=0.5, regions={3: 1.0, 17: 0.5, 40: 2.0, 60: -1.0})
+for _scheme in ("euler", "heun", "rk4"):
+    CASES[f"g2d_stimulus_{_scheme}"] = dict(
+        model="Generic2dOscillator", model_params={},
+        coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
+        integrator=_scheme, dt=0.1, duration=100.0, every=1.0, stimulus=_STIM)
 
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
@@ -222,8 +230,20 @@ def run_tvb(case, spec, duration=None, seed=None):
     center, amp, period, phase = draw_history(ranges, n, seed)
     hist = history(center, amp, period, phase, horizon, dt)
 
+    stim = None
+    if "stimulus" in spec:
+        from tvb.datatypes import equations, patterns
+
+        st = spec["stimulus"]
+        temporal = equations.Sinusoid()
+        temporal.parameters["amp"] = st["amp"]
+        temporal.parameters["frequency"] = st["frequency_hz"] / 1000.0  # TVB: kHz (time in ms)
+        weight = np.zeros(n)
+        for i, w in st["regions"].items():
+            weight[i] = w
+        stim = patterns.StimuliRegion(temporal=temporal, connectivity=conn, weight=weight)
     sim = simulator.Simulator(connectivity=conn, conduction_speed=SPEED, model=model, coupling=cpl,
-                              integrator=integ, monitors=[monitors.Raw()],
+                              integrator=integ, monitors=[monitors.Raw()], stimulus=stim,
                               initial_conditions=hist[..., None], simulation_length=duration)
     sim.configure()
     assert sim.connectivity.horizon == horizon
@@ -272,6 +292,12 @@ def fixture(case, spec, out):
         hist_phase=out["phase"], hist_first=out["hist"][0], hist_last=out["hist"][-1],
         t=out["t"][k - 1], y=out["y"][k - 1],
     )
+    if "stimulus" in spec:
+        st = spec["stimulus"]
+        arrays["stim_frequency_hz"] = np.float64(st["frequency_hz"])
+        arrays["stim_amp"] = np.float64(st["amp"])
+        arrays["stim_regions"] = np.array(list(st["regions"]), dtype=np.int64)
+        arrays["stim_weights"] = np.array(list(st["regions"].values()), dtype=np.float64)
     for name, v in out["mparams"].items():
         arrays[f"model__{name}"] = np.asarray(v, dtype=np.float64)
     for name, v in out["cparams"].items():

@@ -51,7 +51,7 @@ def _fingerprint(func) -> bytes:
 
 
 def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
-                stochastic: bool, bounded: bool):
+                stochastic: bool, bounded: bool, record_c: bool = False):
     """Return (loop, history filler) compiled for this model, coupling and scheme.
 
     Parameters
@@ -63,15 +63,25 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     n_state, n_comp : int
         Number of state variables and of history components per node.
     batched, stochastic, bounded : bool
-        More than one batch member; additive noise; any state bound to clamp.
+        More than one batch member; per-step increments (noise, stimuli); any
+        state bound to clamp.
+    record_c : bool
+        Keep every step's coupling in ``c_trace`` (insets read their input there).
+
+    Returns
+    -------
+    kernel, fill, overwrite
+        The loop, the history filler and the history rewriter (see loop.py).
     """
     with _lock:  # threads of one sweep may ask for the same kernel at once
-        return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded)
+        return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded,
+                            record_c)
 
 
-def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded):
+def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded, record_c):
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
-                     BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded))
+                     BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded),
+                     RECORD_C=bool(record_c))
     key = (dfun, pre, post, tuple(constants.items()))
     if key in _loaded:
         return _loaded[key]
@@ -99,5 +109,5 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, 
     )
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _loaded[key] = module.kernel, module.fill
+    _loaded[key] = module.kernel, module.fill, module.overwrite
     return _loaded[key]

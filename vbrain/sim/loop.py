@@ -3,7 +3,8 @@
 This file is not imported as is: ``kernel.make_kernel`` copies it to the
 kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
 coupling's per-node functions) and the constants ``SCHEME``, ``N_STATE``,
-``N_COMP``, ``BATCHED``, ``STOCHASTIC`` and ``BOUNDED`` bound in its namespace,
+``N_COMP``, ``BATCHED``, ``STOCHASTIC`` (per-step increments: noise and stimuli),
+``BOUNDED`` and ``RECORD_C`` (keep every step's coupling, for insets) bound in its namespace,
 so that numba compiles, inlines and caches one specialised loop per
 combination (loops over the constants unroll, dead branches vanish).
 The loop sees arrays and scalars only; ``Simulation`` prepares them.
@@ -26,6 +27,8 @@ One step from state x_n at time t_n:
 1. coupling ``c`` from the history buffer (x_j(t_n - d_ij), d in steps) and
    x_n, computed once and used by every stage (TVB's semantics);
 2. the scheme advances x_n to x_{n+1}, clamping to bounds after every stage;
+   the step's increment (noise plus dt times the stimulus) is added as TVB adds
+   them: Euler once, Heun to predictor and corrector alike, RK4 once at the end;
 3. x_{n+1} is written to ``trace[n]`` and its pre-values to column cur + 1.
 """
 
@@ -49,7 +52,7 @@ def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
            long_ptr, long_col, long_w, long_d, short_ptr, short_col, short_w, short_d,
-           wsum, cvar, p, cp, lo, hi, noise, trace, S, acc):  # pragma: no cover - compiled
+           wsum, cvar, p, cp, lo, hi, noise, trace, S, acc, c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
     Compiled with ``error_model="numpy"`` (no division-by-zero checks) and with
@@ -57,7 +60,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
     here: that lets LLVM vectorise the model, the integrator and the coupling
     functions across nodes (regions x batch members).
     """
-    # N_STATE, N_COMP, BATCHED, STOCHASTIC, BOUNDED are compile-time constants:
+    # N_STATE, N_COMP, BATCHED, STOCHASTIC, BOUNDED, RECORD_C are compile-time constants:
     # loops over them unroll and dead branches vanish
     n_nodes = x.shape[1]
     n_regions, n_cols = H.shape[1], H.shape[2]
@@ -139,6 +142,10 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                             s[q, i * nb + b] += w * H[q, j, col, b]
             for k in range(n_nodes):
                 post(s, x, cvar, wsum, cp, c, k)
+            if RECORD_C:
+                for q in range(cvar.shape[0]):
+                    for k in range(n_nodes):
+                        c_trace[step, q, k] = c[q, k]
             # integrate; the coupling is held through every stage (TVB's semantics)
             if SCHEME == EULER:
                 for k in range(n_nodes):
@@ -186,6 +193,8 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                     for v in range(N_STATE):
                         x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
                                                + d4[v, k])
+                        if STOCHASTIC:
+                            x[v, k] += noise[step, v, k]
                     _clamp(x, lo, hi, k)
             # record, check, push the new state's pre-values to column cur + 1
             finite = True
@@ -208,6 +217,22 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                         H[q, i, cur, b] = h[q, i * nb + b]
         n += kb
     return n_steps, -1, cur
+
+
+@njit(cache=True, error_model="numpy")
+def overwrite(states, nodes, cvar, cp, H, col0):  # pragma: no cover - compiled
+    """History columns col0.. of ``nodes`` from their states (n_times, n_state, n_nodes).
+
+    Used after an exchange interval, when insets have replaced those nodes' states.
+    """
+    nb = H.shape[3]
+    h = np.empty((H.shape[0], states.shape[2]))
+    for r in range(states.shape[0]):
+        x = states[r]
+        for k in nodes:
+            pre(x, cvar, cp, h, k)
+            for q in range(H.shape[0]):
+                H[q, k // nb, col0 + r, k % nb] = h[q, k]
 
 
 @njit(cache=True, error_model="numpy")

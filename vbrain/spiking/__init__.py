@@ -39,3 +39,10 @@ __all__ = [
     "isi_cv",
     "population_rate",
 ]
+
+# compartmental engine (Hines solver, NEURON-like hh/pas, SWC, line-source LFP)
+from .compartmental import Cell, CellNetwork, Synapse  # noqa: E402
+from .morphology import Morphology, Section, SWCError, read_swc, write_swc  # noqa: E402
+
+__all__ += ["Cell", "CellNetwork", "Morphology", "SWCError", "Section", "Synapse", "read_swc",
+            "write_swc"]

@@ -238,9 +238,10 @@ def _time_series_section(page: _Page, res: Any) -> None:
         for var in da["variable"].values[:3]:
             x = np.asarray(da.sel(variable=var).values, dtype=np.float64)
             labels = [str(r) for r in da["region"].values]
-            unit = _unit(da, var)
-            page.figure(lambda fig, x=x, labels=labels, var=var, unit=unit: pl.time_series(
-                fig, _times(da), x, labels, ylabel=f"{var} ({unit})", title=f"{name}: {var}"),
+            unit, t = _unit(da, var), _times(da)
+            page.figure(lambda fig, x=x, t=t, labels=labels, var=var, unit=unit,
+                        name=name: pl.time_series(fig, t, x, labels, ylabel=f"{var} ({unit})",
+                                                  title=f"{name}: {var}"),
                 12, 3.4, f"{name} monitor, variable {var}")
 
 
@@ -347,45 +348,54 @@ def _sensor_section(page: _Page, res: Any, leadfield: Any) -> None:
     page.figure(draw, 3.2 * len(bands), 3.2, "Band power topographies (mean PSD in each band)")
 
 
-def _stimuli_section(page: _Page, stimuli: Sequence[Any], res: Any, labels: Sequence[str]
-                     ) -> None:
-    first = next((res[n] for n in res.keys() if res[n].sizes.get("time", 0) > 1), None)
-    if first is None:
+def _stimuli_section(page: _Page, stimuli: Sequence[Any], res: Any, connectome: Any) -> None:
+    attrs = getattr(res, "attrs", {})
+    dt, n_steps = float(attrs.get("dt_ms", 0.1)), int(attrs.get("n_steps", 0))
+    if n_steps < 1:
         return
-    t = np.linspace(0.0, float(_times(first)[-1]), 2000)
-    page.section("Stimuli", f"{len(stimuli)} stimulus/stimuli applied.")
-    rows = []
-    for k, s in enumerate(stimuli):
-        desc = repr(s)
-        rows.append((k, desc[:200]))
-    page.table(rows, ("#", "stimulus"))
+    labels = list(connectome.labels) if connectome is not None else []
+    page.section("Stimuli", f"{len(stimuli)} stimulus time course(s) on the simulation grid "
+                            f"(dt = {dt:g} ms); each line shows the range of the waveform "
+                            "within each pixel, so brief pulses stay visible.")
+    rows = [(k, type(s.waveform).__name__, _targets_text(s, connectome, labels),
+             s.variable or "(first coupling variable)", repr(s.waveform)[:160])
+            for k, s in enumerate(stimuli)]
+    page.table(rows, ("#", "waveform", "regions (weight)", "variable", "parameters"))
 
     def draw(fig: Any) -> None:
-        axes = np.atleast_1d(fig.subplots(len(stimuli), 1, squeeze=False)[:, 0])
+        axes = fig.subplots(len(stimuli), 1, squeeze=False)[:, 0]
+        n_bins = min(n_steps, 2000)
+        edges = np.linspace(0, n_steps, n_bins + 1).astype(np.int64)
         for ax, s in zip(axes, stimuli):
-            wave = getattr(s, "waveform", s)
-            values = np.asarray(wave(t) if callable(wave) else wave.values(t), dtype=np.float64)
-            ax.plot(t, values, lw=1)
-            ax.set(xlabel="time (ms)", ylabel="amplitude",
-                   title=f"{type(wave).__name__} on {_targets_text(s, labels)}")
+            lo, hi = np.empty(n_bins), np.empty(n_bins)
+            for b in range(0, n_bins, 200):  # bounded memory for long runs
+                e = edges[b:min(b + 200, n_bins) + 1]
+                v = s.waveform.values(np.arange(e[0], e[-1]), dt)
+                starts = e[:-1] - e[0]
+                lo[b:b + len(starts)] = np.minimum.reduceat(v, starts)
+                hi[b:b + len(starts)] = np.maximum.reduceat(v, starts)
+            t = edges[:-1] * dt
+            ax.fill_between(t, lo, hi, step="post", lw=0.8, color="C3")
+            ax.plot(t, hi, drawstyle="steps-post", lw=0.6, color="C3")
+            ax.set(xlabel="time (ms)", ylabel="amplitude (variable unit/ms)",
+                   title=f"{type(s.waveform).__name__} -> "
+                         f"{_targets_text(s, connectome, labels, short=True)}")
 
     page.figure(draw, 12, 2.2 * len(stimuli) + 0.6, "Stimulus timelines")
 
 
-def _targets_text(stim: Any, labels: Sequence[str]) -> str:
-    pattern = getattr(stim, "pattern", None)
-    weights = getattr(pattern, "weights", None)
-    if callable(weights):
-        try:
-            w = np.asarray(weights(len(labels)))
-        except TypeError:
-            w = None
-    else:
-        w = None if weights is None else np.asarray(weights)
-    if w is None or w.shape != (len(labels),):
-        return type(pattern).__name__
-    hit = [labels[i] for i in np.flatnonzero(w)]
-    return ", ".join(hit[:6]) + (f" (+{len(hit) - 6})" if len(hit) > 6 else "")
+def _targets_text(stim: Any, connectome: Any, labels: Sequence[str], short: bool = False) -> str:
+    """The regions a stimulus reaches, with their weights."""
+    if connectome is None:
+        return type(stim.pattern).__name__
+    try:
+        w = np.asarray(stim.weights(connectome), dtype=np.float64)
+    except (ValueError, TypeError) as err:
+        return f"{type(stim.pattern).__name__} ({err})"
+    hit = np.flatnonzero(w)
+    order = hit[np.argsort(-np.abs(w[hit]), kind="stable")]
+    shown = [f"{labels[i]}" + ("" if short else f" ({w[i]:.3g})") for i in order[:6]]
+    return ", ".join(shown) + (f" +{len(order) - 6} more" if len(order) > 6 else "")
 
 
 def _fit_section(page: _Page, fit: Any) -> None:
@@ -443,7 +453,7 @@ def write_run_report(result: Any, path: str | os.PathLike, *, connectome: Any = 
                                      "speed_mm_per_ms", "noise", "seed", "connectome")
         if k in attrs]
     rows += [("status", getattr(result, "status", "complete"))]
-    rows += [("outputs", ", ".join(f"{k} {dict(result[k].sizes)}" for k in result.keys()))]
+    rows += [("outputs", ", ".join(f"{k} {dict(result[k].sizes)}" for k in result.data))]
     rows += [(k, str(attrs[k])) for k in ("vbrain_version", "connectome_sha256") if k in attrs]
     page.table(rows, ("setting", "value"))
     labels = list(connectome.labels) if connectome is not None else []
@@ -456,7 +466,7 @@ def write_run_report(result: Any, path: str | os.PathLike, *, connectome: Any = 
     if connectome is not None:
         _connectome_section(page, connectome, atlas)
     if stimuli:
-        _stimuli_section(page, list(stimuli), result, labels)
+        _stimuli_section(page, list(stimuli), result, connectome)
     _bold_section(page, result, atlas)
     _sensor_section(page, result, leadfield)
     if fit is not None:

@@ -233,18 +233,23 @@ def _monitors(cfg: dict, conn: Any) -> tuple[list, Any]:
 
 
 def _stimuli(cfg: dict, conn: Any) -> list:
+    """The [[stimuli]] as vbrain.stimulus objects, checked against the connectome."""
     if not cfg["stimuli"]:
         return []
     module = _stimulus_module()
     kinds = _stimulus_kinds(module)
     out = []
-    for s in cfg["stimuli"]:
+    for i, s in enumerate(cfg["stimuli"]):
         wave = {k: v for k, v in s["waveform"].items() if k != "kind"}
         pat = {k: v for k, v in s["pattern"].items() if k != "kind"}
-        waveform = kinds["waveform"][s["waveform"]["kind"]](**wave)
-        pattern = kinds["pattern"][s["pattern"]["kind"]](**pat)
-        kw = {"variable": s["variable"]} if "variable" in s else {}
-        out.append(module.Stimulus(waveform, pattern, **kw))
+        stim = module.Stimulus(kinds["waveform"][s["waveform"]["kind"]](**wave),
+                               kinds["pattern"][s["pattern"]["kind"]](**pat),
+                               s.get("variable"))
+        try:
+            stim.weights(conn)
+        except (ValueError, TypeError) as err:
+            raise ExperimentError("experiment", [(f"stimuli[{i}].pattern", str(err))]) from None
+        out.append(stim)
     return out
 
 

@@ -176,7 +176,7 @@ def _validate(raw: Mapping[str, Any], base: Path, where: str) -> dict:
                                                  "not both.")))
 
     cfg["monitors"] = _validate_monitors(raw.get("monitors"), model_cls, problems)
-    cfg["stimuli"] = _validate_stimuli(raw.get("stimuli"), model_cls, problems)
+    cfg["stimuli"] = _validate_stimuli(raw.get("stimuli"), model_cls, base, problems)
     if raw.get("insets"):
         problems.append(("insets", ("spiking insets are not available in this version of vbrain "
                                    "(vbrain.cosim is missing); remove the [[insets]] tables.")))
@@ -264,7 +264,7 @@ def _stimulus_kinds(module: Any) -> dict[str, dict[str, Any]]:
             for g, names in groups.items()}
 
 
-def _validate_stimuli(stimuli: Any, model_cls: Any, problems: list) -> list[dict]:
+def _validate_stimuli(stimuli: Any, model_cls: Any, base: Path, problems: list) -> list[dict]:
     if not stimuli:
         return []
     if not isinstance(stimuli, list) or not all(isinstance(s, Mapping) for s in stimuli):
@@ -303,10 +303,19 @@ def _validate_stimuli(stimuli: Any, model_cls: Any, problems: list) -> list[dict
                     problems.append((f"{path}.{group}.{k}", (f"{kind} has no argument {k!r}."
                                                             f"{suggest(k, names)} Allowed: "
                                                             f"{names}.")))
-            for k in required:
-                if k not in spec:
-                    problems.append((f"{path}.{group}.{k}", f"{kind} needs {k!r}."))
-            entry[group] = dict(spec)
+            missing = [k for k in required if k not in spec]
+            for k in missing:
+                problems.append((f"{path}.{group}.{k}", f"{kind} needs {k!r}."))
+            spec = dict(spec)
+            for k in ("image", "atlas"):  # FieldMap's files, relative to the experiment file
+                if isinstance(spec.get(k), str) and not spec[k].startswith("atlases:"):
+                    spec[k] = str(_resolve(spec[k], base))
+            if not missing and all(k == "kind" or k in names for k in spec):
+                try:  # the classes check their own values (ranges, shapes)
+                    kinds[group][kind](**{k: v for k, v in spec.items() if k != "kind"})
+                except (ValueError, TypeError, FileNotFoundError) as err:
+                    problems.append((f"{path}.{group}", str(err)))
+            entry[group] = spec
         var = stim.get("variable")
         if var is not None:
             if not isinstance(var, str):

@@ -21,6 +21,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,12 +31,26 @@ logger = logging.getLogger("vbrain")
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``fit`` subcommand to the ``vbrain`` command's subparsers; return its parser."""
+def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()
+             ) -> argparse.ArgumentParser:
+    """Add the ``fit`` subcommand to the ``vbrain`` command's subparsers; return its parser.
+
+    ``parents`` carry the options every command shares (``-q``/``-v``).
+    """
     from ..fit.personalize import METHODS
 
     p = subparsers.add_parser(
-        "fit", help="fit a model to a subject's FC/FCD/spectra; write the model and a report",
+        "fit", parents=list(parents), formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="outputs (in --out):\n"
+               "  fitted_params.json       fitted values, goodness of fit, settings, versions\n"
+               "  model.json + connectome.zip   the personalized model "
+               "(vbrain simulate --config model.json)\n"
+               "  landscape.nc / history.nc     grid scores / optimiser candidates with losses\n"
+               "  report.html, report.md, *.png the fit report\n"
+               "  sweep/                   finished grid tasks (a re-run resumes from them)\n\n"
+               "Units: time in ms, speed in mm/ms, noise D in (unit of the variable)^2/ms, "
+               "frequencies in Hz.",
+        help="fit a model to a subject's FC/FCD/spectra; write the model and a report",
         description="Fit model parameters to empirical targets (FC, FCD, EEG spectra) with "
                     "batched sweeps; write the fitted parameters (JSON), the model "
                     "(model.json + connectome.zip, re-runnable with `vbrain simulate --config "
@@ -60,7 +75,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="grid (default when every --param has N), de (default otherwise), "
                         "grid+de (grid, then DE around its best point), cma")
     p.add_argument("--noise", type=float, default=1e-4,
-                   help="additive noise intensity D for every state variable (per ms)")
+                   help="additive noise intensity D for every state variable, "
+                        "(unit of the variable)^2/ms (default 1e-4)")
     p.add_argument("--dt", type=float, default=0.1, help="integration step, ms")
     p.add_argument("--speed", type=float, default=4.0, help="conduction speed, mm/ms")
     p.add_argument("--integrator", default="heun", choices=["heun", "euler", "rk4"])
@@ -99,7 +115,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                        help="run the sweeps on the Dask scheduler at this address "
                             "(tcp://host:8786)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    if not parents:  # standalone use: the shared -q of the vbrain command
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
 
@@ -189,15 +206,18 @@ def run(args: argparse.Namespace) -> int:
                          fcd_step=args.fcd_step, popsize=args.popsize, maxiter=args.maxiter,
                          batch_size=args.batch_size, fic=args.fic or None, client=client,
                          out_dir=out / "sweep" if method in ("grid", "grid+de") else None,
-                         progress=not args.quiet)
+                         progress=False if args.quiet else None)
         finally:
             if client is not None and not isinstance(client, str):
                 client.close()
         wall = time.perf_counter() - t0
         paths = result.save(out, overwrite=args.overwrite)
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError, RuntimeError) as err:
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError) as err:
         print(f"vbrain: error: {err}", file=sys.stderr)
-        return 2
+        return 2  # bad usage or input (vbrain.cli.EXIT_USAGE)
+    except RuntimeError as err:  # failed Dask tasks, FIC that cannot be tuned
+        print(f"vbrain: error: {err}", file=sys.stderr)
+        return 1  # runtime failure (vbrain.cli.EXIT_FAILURE)
     print(f"vbrain fit: {type(model).__name__} on {conn.name or args.connectome} "
           f"({conn.n_regions} regions), {method}, {wall:.1f} s")
     for k, v in result.best.items():

@@ -118,19 +118,19 @@ def _first_step_at(t: float, dt: float) -> int:
 def _whole_steps(name: str, value: float, dt: float, *, minimum: int) -> int:
     """``value`` ms as a whole number (>= minimum) of steps of ``dt``, or a clear error."""
     k = int(np.rint(value / dt))
+    if value / dt < minimum - _STEP_TOL:
+        if minimum == 1:
+            raise ValueError(
+                f"{name} must be at least one integration step (dt = {dt:g} ms), but got "
+                f"{value:g} ms. Use {name}={dt:g} and scale the amplitude by "
+                f"{value:g}/{dt:g} to deliver the same charge, or lower dt.")
+        raise ValueError(f"{name} must be >= {minimum} steps, but got {value / dt:g}.")
     if abs(value / dt - k) > _STEP_TOL:
         lo, hi = math.floor(value / dt) * dt, math.ceil(value / dt) * dt
         raise ValueError(
             f"{name} must be a whole number of integration steps (dt = {dt:g} ms), but got "
             f"{value:g} ms = {value / dt:g} steps; use {lo:g} or {hi:g} ms. Pulses last whole "
             "steps so that the delivered charge does not depend on dt.")
-    if k < minimum:
-        if minimum == 1:
-            raise ValueError(
-                f"{name} must be at least one integration step (dt = {dt:g} ms), but got "
-                f"{value:g} ms. Use {name}={dt:g} and scale the amplitude by "
-                f"{value:g}/{dt:g} to deliver the same charge, or lower dt.")
-        raise ValueError(f"{name} must be >= {minimum} steps, but got {k}.")
     return k
 
 
@@ -1085,7 +1085,7 @@ class Electrode(SpatialPattern):
 
     def __init__(self, position_mm: Any, leadfield: Any = None, *, sigma: float = 0.33,
                  orientation: str = "fixed", normalize: str | None = None) -> None:
-        self.leadfield = leadfield
+        self.leadfield, self.position = leadfield, position_mm
         if leadfield is None:
             if isinstance(position_mm, str):
                 raise TypeError("position_mm is a channel name, which needs leadfield=; without "
@@ -1434,6 +1434,23 @@ class ThresholdTrigger(_WindowController):
                 f"window={self.window:g})")
 
 
+def _sine_fit(freqs: np.ndarray, t: np.ndarray, x: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares fits of a cos + b sin + c + d t at each frequency (Hz); t in ms.
+
+    Returns (freqs, residual sum of squares (F,), coefficients (F, 4)).
+    """
+    w = 2.0 * np.pi * freqs[:, None] / 1000.0 * t[None, :]  # (F, N) rad
+    basis = np.stack([np.cos(w), np.sin(w), np.ones_like(w),
+                      np.broadcast_to(t, w.shape)], axis=-1)  # (F, N, 4)
+    bt = basis.transpose(0, 2, 1)
+    gram = np.matmul(bt, basis)
+    rhs = np.matmul(bt, x)  # (F, 4)
+    coef = np.linalg.solve(gram + 1e-12 * np.eye(4), rhs[..., None])[..., 0]
+    resid = x @ x - np.sum(coef * rhs, axis=1)  # at the optimum: |x|^2 - coef . rhs
+    return freqs, resid, coef
+
+
 def _check_band(band: Any) -> tuple[float, float]:
     b = check_array("band", band)
     if b.shape != (2,) or not 0 < b[0] < b[1]:
@@ -1446,8 +1463,8 @@ class PhaseLocked(_WindowController):
 
     At each call the controller fits :math:`x(t) \approx A\cos(\omega t -
     \phi_0) + c + d\,t` (least squares) to the last ``window`` ms of one
-    signal; with a band, :math:`\omega` is the best-fitting frequency on a
-    0.1 Hz grid in it. It extrapolates the phase
+    signal; with a band, :math:`\omega` is the best-fitting frequency in it
+    (a 0.5 Hz grid, refined to 0.05 Hz). It extrapolates the phase
     :math:`\theta(t) = \omega t - \phi_0` over the next interval and returns
     ``on_gain`` when :math:`\theta` reaches ``target_phase`` within that
     interval, else ``off_gain``. Stimulating with a constant (box) waveform
@@ -1518,15 +1535,14 @@ class PhaseLocked(_WindowController):
     def fit(self, times: np.ndarray, x: np.ndarray, t_ms: float) -> tuple[float, float, float]:
         """Fit the oscillation; return (phase at ``t_ms`` in (-pi, pi], frequency Hz, amplitude)."""
         lo, hi = self.band
-        freqs = np.array([lo]) if hi == lo else np.arange(lo, hi + 0.05, 0.1)
-        t = times - times[-1]  # centre time on the last sample (conditioning)
-        w = 2.0 * np.pi * freqs[:, None] / 1000.0 * t[None, :]  # (F, N) rad
-        ones = np.ones_like(w)
-        basis = np.stack([np.cos(w), np.sin(w), ones, np.broadcast_to(t, w.shape)], axis=-1)
-        gram = np.einsum("fni,fnj->fij", basis, basis)
-        rhs = np.einsum("fni,n->fi", basis, x)
-        coef = np.linalg.solve(gram + 1e-12 * np.eye(4), rhs[..., None])[..., 0]
-        resid = np.sum((np.einsum("fni,fi->fn", basis, coef) - x) ** 2, axis=1)
+        t = times - times[-1]  # time from the last sample (conditioning)
+        if hi == lo:
+            freqs, resid, coef = _sine_fit(np.array([lo]), t, x)
+        else:  # coarse 0.5 Hz grid, then 0.05 Hz around its best
+            coarse = np.linspace(lo, hi, max(2, math.ceil((hi - lo) / 0.5) + 1))
+            f0 = coarse[int(np.argmin(_sine_fit(coarse, t, x)[1]))]
+            fine = np.arange(max(lo, f0 - 0.5), min(hi, f0 + 0.5) + 0.025, 0.05)
+            freqs, resid, coef = _sine_fit(fine, t, x)
         best = int(np.argmin(resid))
         a, b = coef[best, 0], coef[best, 1]
         omega = 2.0 * np.pi * freqs[best] / 1000.0

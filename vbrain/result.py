@@ -21,6 +21,9 @@ import xarray as xr
 
 def _attr_value(v: Any) -> Any:
     """NetCDF-safe attribute value (numbers and strings as is, the rest as JSON)."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) \
+            and not -2**63 <= int(v) < 2**63:
+        return str(int(v))  # no HDF5 type holds it (e.g. a 128-bit seed)
     if isinstance(v, (str, int, float, np.integer, np.floating)):
         return v
     return json.dumps(v, default=lambda o: np.asarray(o).tolist())
@@ -89,11 +92,22 @@ class Result:
 
     # -- files ----------------------------------------------------------
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write one NetCDF-4 file, one group per monitor (atomic: temp file + rename)."""
-        writer = ResultWriter(path, {k: v[:0] for k, v in self.data.items()}, self.attrs,
-                              overwrite=overwrite)
+        """Write one NetCDF-4 file, one group per monitor (atomic: temp file + rename).
+
+        On an error nothing is left behind: neither ``path`` nor ``<path>.partial``.
+        """
         for name, da in self.data.items():
-            writer.append(name, da["time"].values, da.values)
+            if da.dtype.kind not in "biuf":
+                raise TypeError(f"Result output {name!r} must hold numbers, but its dtype is "
+                                f"{da.dtype}.")
+        writer = ResultWriter(path, {k: v[:0].rename(k) for k, v in self.data.items()},
+                              self.attrs, overwrite=overwrite)
+        try:
+            for name, da in self.data.items():
+                writer.append(name, da["time"].values, da.values)
+        except BaseException:
+            writer.discard()
+            raise
         return writer.close(self.status)
 
     @classmethod
@@ -154,14 +168,21 @@ class ResultWriter:
         if not self.path.parent.is_dir():
             raise FileNotFoundError(f"Output folder {self.path.parent} does not exist.")
         self.tmp = self.path.with_name(self.path.name + ".partial")
-        with h5netcdf.File(self.tmp, "w") as f:
-            for k, v in attrs.items():
-                f.attrs[k] = _attr_value(v)
-            f.attrs["monitors"] = json.dumps(list(templates))
-            f.attrs["status"] = "running"
-        for name, da in templates.items():
-            da.to_netcdf(self.tmp, mode="a", group=name, engine="h5netcdf",
-                         unlimited_dims=["time"])
+        try:
+            with h5netcdf.File(self.tmp, "w") as f:
+                for k, v in attrs.items():
+                    f.attrs[k] = _attr_value(v)
+                f.attrs["monitors"] = json.dumps(list(templates))
+                f.attrs["status"] = "running"
+            for name, da in templates.items():
+                if "/" in name:
+                    raise ValueError(f"Monitor output name {name!r} cannot hold '/' "
+                                     "(it names a NetCDF group).")
+                da.to_netcdf(self.tmp, mode="a", group=name, engine="h5netcdf",
+                             unlimited_dims=["time"])
+        except BaseException:  # nothing half-made stays behind
+            self.tmp.unlink(missing_ok=True)
+            raise
         self._file = h5netcdf.File(self.tmp, "a")
 
     @classmethod
@@ -218,6 +239,11 @@ class ResultWriter:
         group.resize_dimension("time", n0 + len(times))
         group["time"][n0:] = times
         group[name][n0:] = samples
+
+    def discard(self) -> None:
+        """Close and delete the partial file (a write failed; nothing is kept)."""
+        self._file.close()
+        self.tmp.unlink(missing_ok=True)
 
     def close(self, status: str = "complete") -> Path:
         """Record how the run ended, close and move the file into place."""

@@ -474,8 +474,26 @@ def test_threshold_trigger_errors():
     trig = ThresholdTrigger(1.0, band=(13.0, 600.0), channel=0, window=50.0)
     with pytest.raises(ValueError, match="Nyquist frequency of the monitor"):
         _feed(trig, np.zeros(200), where=0)
-    with pytest.raises(ValueError, match=r"samples \(n, variable, space\)"):
-        ThresholdTrigger(1.0, region=0)(10.0, np.arange(3.0), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"samples \(n, variable, space\) or \(n, space\)"):
+        ThresholdTrigger(1.0, region=0)(10.0, np.arange(3.0), np.zeros((3, 2, 1, 1)))
+    with pytest.raises(ValueError, match="out of range"):
+        ThresholdTrigger(1.0, region=4)(10.0, np.arange(3.0), np.zeros((3, 2)))
+
+
+def test_controllers_take_sensor_samples_and_empty_intervals():
+    """Sensor monitors give (n, sensor); an interval may bring no samples (None)."""
+    fs = 250.0
+    t = (np.arange(1000) + 1) / fs * 1000.0
+    x = np.sin(2 * np.pi * 20.0 * t / 1000.0)
+    trig = ThresholdTrigger(0.1, channel=2, window=200.0)
+    gains = []
+    for k in range(0, 1000, 5):  # 20 ms intervals; every other one brings nothing
+        sensors = np.zeros((5, 4))
+        sensors[:, 2] = x[k:k + 5]
+        gains.append(trig(t[k + 4], t[k:k + 5], sensors))
+        gains.append(trig(t[k + 4] + 10.0, np.empty(0), None))
+    assert not any(gains[:18]) and all(gains[20:])  # on once 200 ms (50 samples) are in
+    assert trig.log_[-1][1] == pytest.approx(0.5, rel=0.1)
 
 
 @pytest.mark.parametrize("target, frequency, spec", [

@@ -1208,7 +1208,7 @@ class ClosedLoop:
     Every ``interval`` ms the simulation calls ``controller(t_ms, times,
     samples)`` with the samples the monitor named ``monitor`` produced in the
     last interval; the returned gain multiplies the stimulus during the next
-    interval. During the first interval the gain is ``initial_gain``.
+    interval. During the first interval the gain is 0 (nothing is known yet).
 
     Parameters
     ----------
@@ -1216,24 +1216,25 @@ class ClosedLoop:
         What is delivered (its waveform times the gain).
     controller : callable
         ``controller(t_ms: float, times: ndarray (n,), samples: ndarray (n,
-        n_variables, n_space)) -> float or ndarray (n_regions,)``; times in
-        ms, ``n_space`` the monitor's regions or sensors. Controllers keep
-        whatever history they need; if they have a ``reset()`` method it is
-        called at the start of every run (:meth:`reset`), and a
-        ``setup(interval)`` method is called here with the interval.
-        Controllers must be deterministic.
+        n_variables, n_space) or (n, n_space)) -> float or ndarray
+        (n_regions,)``; times in ms, ``n_space`` the monitor's regions or
+        sensors (sensor monitors have no variable axis); ``samples`` is None
+        when the monitor produced nothing in the interval. Controllers keep
+        whatever history they need (:meth:`reset` calls their ``reset()``
+        if they have one); a ``setup(interval)`` method, if any, is called
+        here with the interval. Controllers must be deterministic. The simulation runs a copy of the
+        controller per run and batch member, so the object passed here keeps
+        its own state.
     interval : float
         Control period, ms (> 0; the simulation may require a whole number
         of steps, see :meth:`interval_steps`).
     monitor : str
         Name of the monitor whose samples the controller sees (e.g.
         ``"raw"``, ``"subsample"``, ``"eeg"``).
-    initial_gain : float, default 0
-        Gain before the controller has seen data.
     """
 
     def __init__(self, stimulus: Stimulus, controller: Callable[..., Any], interval: float,
-                 monitor: str, *, initial_gain: float = 0.0) -> None:
+                 monitor: str) -> None:
         validate_type("stimulus", stimulus, Stimulus)
         if not callable(controller):
             raise TypeError(f"controller must be callable as controller(t_ms, times, samples), "
@@ -1242,7 +1243,6 @@ class ClosedLoop:
         self.controller = controller
         self.interval = check_range("interval", interval, 0.0, low_inclusive=False)
         self.monitor = validate_type("monitor", monitor, str)
-        self.initial_gain = check_range("initial_gain", initial_gain)
         setup = getattr(controller, "setup", None)
         if callable(setup):
             setup(self.interval)
@@ -1328,16 +1328,24 @@ class _WindowController:
         self.log_: list[tuple[float, ...]] = []
 
     def _push(self, times: Any, samples: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Append the new samples, keep the last ``window`` ms; (times, signal) of the window."""
+        """Append the new samples, keep the last ``window`` ms; (times, signal) of the window.
+
+        ``samples`` is (n, variable, space), or (n, space) for sensor monitors
+        (then ``variable`` must be 0); None or an empty ``times`` adds nothing.
+        """
         times = check_array("times", times)
+        if samples is None or times.size == 0:
+            return self._times, self._x
         samples = check_array("samples", samples)
+        if samples.ndim == 2:
+            samples = samples[:, None, :]
         if times.ndim != 1 or samples.ndim != 3 or samples.shape[0] != times.shape[0]:
-            raise ValueError(f"The controller needs times (n,) and samples (n, variable, space), "
-                             f"but got {times.shape} and {samples.shape}.")
+            raise ValueError(f"The controller needs times (n,) and samples (n, variable, space) "
+                             f"or (n, space), but got {times.shape} and {samples.shape}.")
         if self.variable >= samples.shape[1] or self.index.max() >= samples.shape[2]:
             raise ValueError(f"variable {self.variable} / index {self.index.tolist()} out of "
                              f"range for samples of shape {samples.shape} (n, variable, space).")
-        if times.size and self._times.size and times[0] <= self._times[-1]:
+        if self._times.size and times[0] <= self._times[-1]:
             raise ValueError(f"The controller got samples from {times[0]:g} ms after samples up "
                              f"to {self._times[-1]:g} ms; call reset() before a new run.")
         x = samples[:, self.variable, self.index].mean(axis=1)

@@ -205,6 +205,7 @@ def bench(npz: Path) -> None:
 
     fih = h.FInitializeHandler(queue)  # noqa: F841
     t_build = time.perf_counter() - t0
+    pc.set_maxstep(10.0)  # psolve needs a min delay; no cell-to-cell NetCon here
     h.finitialize(-65.0)
     t0 = time.perf_counter()
     pc.psolve(tstop)

@@ -631,6 +631,7 @@ class CellNetwork:
             lfpc[st_off[p]:st_off[p + 1]] = M * np.repeat(disc.area * 0.01, nc[p])
         self.electrode_ = electrode
         self._names = names
+        self._disc = [c["disc"] for c in comp]
         nstate = int(st_off[-1])
         self._k = {
             "q10": q10, "table": table, "nn": nn, "nc": nc, "node_off": node_off,
@@ -780,6 +781,23 @@ class CellNetwork:
         lo, hi = self._k["cell_off"][p], self._k["cell_off"][p + 1]
         sel = (gid >= lo) & (gid < hi)
         return step[sel] * self.dt, gid[sel] - lo
+
+    def nodes(self, pop: str) -> dict[str, np.ndarray]:
+        """The nodes of a population's cell, in the row order of :meth:`voltages`.
+
+        Returns a dict with ``section`` (names), ``x`` (segment centre along the section,
+        0 or 1 for zero-area end nodes), ``area`` (um2) and ``midpoint`` (um, relative to
+        the cell's position).
+        """
+        self._pop(pop, "pop")
+        self.build()
+        disc = self._disc[self._names.index(pop)]
+        morph = self._pops[pop]["cell"].morphology
+        nseg = np.array([morph.sections[k].nseg for k in disc.section])
+        x = np.where(disc.segment >= 0, (disc.segment + 0.5) / nseg,
+                     np.where(disc.segment == -1, 0.0, 1.0))
+        return {"section": np.array([morph.sections[k].name for k in disc.section]), "x": x,
+                "area": disc.area.copy(), "midpoint": (disc.start + disc.end) / 2}
 
     def voltages(self, pop: str) -> np.ndarray:
         """Present membrane potential of every node of every cell, mV, (n_nodes, n_cells)."""

@@ -397,7 +397,7 @@ def write_swc(morphology: Morphology, path: str | os.PathLike) -> None:
             ids[0] = parent_id
         for i in range(start, len(sec.points)):
             nid += 1
-            x, y, z, d = sec.points[i]
+            x, y, z, d = (float(v) for v in sec.points[i])
             t = sec.swc_type or 3
             lines.append(f"{nid} {t} {x!r} {y!r} {z!r} {d / 2.0!r} {parent_id}")
             ids[i] = nid

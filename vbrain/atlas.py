@@ -451,10 +451,23 @@ class Atlas:
             if code:
                 img.set_sform(self._affine, code=int(code))
                 img.set_qform(self._affine, code=int(code))
+        bad = [n for n in self._labels if any(c in n for c in "\t\r\n")]
+        if bad:
+            raise ValueError(f"Region names written to a TSV table cannot hold tabs or line "
+                             f"breaks, but got {bad[:5]}; rename them first.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        img.to_filename(path)
         rows = ["index\tname"] + [f"{int(v)}\t{n}" for v, n in zip(self._values, self._labels)]
-        table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        # atomic: temporary files renamed into place, the table first (the image names it)
+        tmp_img = path.with_name(f".{path.name}.{os.getpid()}.tmp{''.join(path.suffixes)}")
+        tmp_table = table.with_name(f".{table.name}.{os.getpid()}.tmp")
+        try:
+            img.to_filename(tmp_img)
+            tmp_table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+            os.replace(tmp_table, table)
+            os.replace(tmp_img, path)
+        finally:
+            tmp_img.unlink(missing_ok=True)
+            tmp_table.unlink(missing_ok=True)
         return path, table
 
 
@@ -574,6 +587,11 @@ def _affine_mm(image: Any) -> np.ndarray:
     factor = _TO_MM.get(units, 1.0)
     if factor != 1.0:
         affine[:3] *= factor
+    with np.errstate(all="ignore"):
+        det = np.linalg.det(affine[:3, :3]) if np.all(np.isfinite(affine)) else np.nan
+    if not (np.isfinite(det) and det != 0.0):
+        raise ValueError("The label image's affine must be a finite, invertible voxel-to-world "
+                         f"matrix (non-zero voxel sizes), but got\n{affine}.")
     return affine
 
 
@@ -619,7 +637,11 @@ def _read_table(path: Path) -> tuple[dict[int, str], str]:
 
     if not path.is_file():
         raise FileNotFoundError(f"No label table at {os.fspath(path)!r}.")
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"The label table {os.fspath(path)!r} is not UTF-8 text: byte "
+                         f"{err.object[err.start]:#04x} at offset {err.start}.") from None
     lines = [(i + 1, ln.rstrip("\r")) for i, ln in enumerate(text.split("\n"))]
     lines = [(i, ln) for i, ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     where = f"label table {os.fspath(path)!r}"

@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 # compartmental engine (Hines solver, NEURON-like hh/pas, SWC, line-source LFP)
-from .compartmental import Cell, CellNetwork, Synapse  # noqa: E402
-from .morphology import Morphology, Section, SWCError, read_swc, write_swc  # noqa: E402
+from .compartmental import Cell, CellNetwork, Synapse
+from .morphology import Morphology, Section, SWCError, read_swc, write_swc
 
 __all__ += ["Cell", "CellNetwork", "Morphology", "SWCError", "Section", "Synapse", "read_swc",
             "write_swc"]

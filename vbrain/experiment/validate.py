@@ -161,10 +161,13 @@ def _validate(raw: Mapping[str, Any], base: Path, where: str) -> dict:
     if coupling_cls is not None and isinstance(cparams, Mapping):
         cfg["coupling"]["parameters"] = _check_parameters(
             "coupling.parameters", cparams, coupling_cls.parameters, cname, problems, False)
-    if "parameters" not in cfg["model"]:
-        cfg["model"]["parameters"] = {}
-    if "parameters" not in cfg["coupling"]:
-        cfg["coupling"]["parameters"] = {}
+    # the resolved file spells out every parameter, so it does not depend on future defaults
+    if model_cls is not None:
+        cfg["model"]["parameters"] = {k: p.default for k, p in model_cls.parameters.items()} \
+            | dict(cfg["model"].get("parameters") or {})
+    if coupling_cls is not None:
+        cfg["coupling"]["parameters"] = {k: p.default for k, p in coupling_cls.parameters.items()} \
+            | dict(cfg["coupling"].get("parameters") or {})
 
     integ = cfg["integration"]
     if integ.get("integrator") == "rk4" and np.any(np.asarray(integ.get("noise", 0)) > 0):
@@ -427,6 +430,9 @@ def _validate_fit(cfg: dict, model_cls: Any, coupling_cls: Any, base: Path,
         qualified = name if "." in name or name in ("noise", "speed") else None
         if qualified is None:
             hits = [v for v in valid if v.split(".")[-1] == name]
+            if len(hits) > 1:
+                problems.append((where, f"{name!r} is ambiguous: write one of {hits}."))
+                continue
             if len(hits) == 1:
                 qualified = hits[0]
         if qualified not in valid:
@@ -446,6 +452,17 @@ def _validate_fit(cfg: dict, model_cls: Any, coupling_cls: Any, base: Path,
     if kind not in ("bold", "tavg") or (period and not _is_number(period)):
         problems.append(("fit.signal", (f"must be 'bold' or 'tavg[:PERIOD_MS]', but got "
                                        f"{signal!r}.")))
+    var = fit.get("variable")
+    if model_cls is not None:
+        names = model_cls.state_names()
+        if var is not None and var not in names:
+            problems.append(("fit.variable", f"{model_cls.__name__} has no state variable "
+                                             f"{var!r}.{suggest(var, names)} Allowed: "
+                                             f"{list(names)}."))
+        elif var is None and kind == "tavg" and len(names) > 1:
+            problems.append(("fit.variable", f"needed with signal {signal!r}: "
+                                             f"{model_cls.__name__} has the state variables "
+                                             f"{list(names)}."))
     for k, w in (fit.get("weights") or {}).items():
         if k not in ("fc", "fcd", "psd"):
             problems.append((f"fit.weights.{k}", (f"unknown target kind.{suggest(k, ['fc', 'fcd', 'psd'])} "

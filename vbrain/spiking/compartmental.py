@@ -634,7 +634,8 @@ class CellNetwork:
         self._disc = [c["disc"] for c in comp]
         nstate = int(st_off[-1])
         self._k = {
-            "q10": q10, "table": table, "nn": nn, "nc": nc, "node_off": node_off,
+            # a repeated last row lets the kernel clamp at the top without a special case
+            "q10": q10, "table": np.vstack([table, table[-1:]]), "nn": nn, "nc": nc, "node_off": node_off,
             "st_off": st_off, "cell_off": cell_off,
             "par": cat("parent").astype(np.int64), "A": cat("A"), "B": cat("B"),
             "cfac": cat("cfac"), "gpas": cat("gpas"), "epas": cat("epas"), "ppf": cat("ppf"),
@@ -844,6 +845,7 @@ def _run_steps(n_steps, step0, dt, q10, table, use_table,
     cap = spk_id.shape[0]
     scale = HH_TABLE_N / (HH_TABLE_VMAX - HH_TABLE_VMIN)
     rates = np.empty(6)
+    lacc = np.empty(nc.max())
     ev = 0
     while ev < ev_step.shape[0] and ev_step[ev] < 0:
         ev += 1
@@ -871,19 +873,31 @@ def _run_steps(n_steps, step0, dt, q10, table, use_table,
             C = nc[p]
             o = st_off[p]
             no = node_off[p]
+            # per-population (node, cell) views: rows are nodes, columns cells
+            V = v[o:o + N * C].reshape((N, C))
+            D = d[o:o + N * C].reshape((N, C))
+            R = rhs[o:o + N * C].reshape((N, C))
             # 2a. membrane terms: capacitance, passive leak
             for i in range(N):
                 g0 = gpas[no + i]
                 e0 = epas[no + i]
                 cf = cfac[no + i]
-                b0 = o + i * C
+                Vi = V[i]
+                Di = D[i]
+                Ri = R[i]
                 for c in range(C):
-                    d[b0 + c] = cf + g0
-                    rhs[b0 + c] = -g0 * (v[b0 + c] - e0)
+                    Di[c] = cf + g0
+                    Ri[c] = -g0 * (Vi[c] - e0)
             # hh
             for k in range(hh_ptr[p], hh_ptr[p + 1]):
-                b0 = o + hh_node[k] * C
+                i = hh_node[k]
+                Vi = V[i]
+                Di = D[i]
+                Ri = R[i]
                 sb = hh_st[k]
+                M = gm[sb:sb + C]
+                H = gh[sb:sb + C]
+                Nn = gn[sb:sb + C]
                 gnabar = hh_par[k, 0]
                 gkbar = hh_par[k, 1]
                 gl = hh_par[k, 2]
@@ -891,96 +905,134 @@ def _run_steps(n_steps, step0, dt, q10, table, use_table,
                 ena = hh_par[k, 4]
                 ek = hh_par[k, 5]
                 for c in range(C):
-                    vv = v[b0 + c]
-                    mm = gm[sb + c]
-                    n2 = gn[sb + c] * gn[sb + c]
-                    gna = gnabar * mm * mm * mm * gh[sb + c]
+                    vv = Vi[c]
+                    mm = M[c]
+                    n2 = Nn[c] * Nn[c]
+                    gna = gnabar * mm * mm * mm * H[c]
                     gk = gkbar * n2 * n2
-                    d[b0 + c] += gna + gk + gl
-                    rhs[b0 + c] -= gna * (vv - ena) + gk * (vv - ek) + gl * (vv - el)
+                    Di[c] += gna + gk + gl
+                    Ri[c] -= gna * (vv - ena) + gk * (vv - ek) + gl * (vv - el)
             # synapses (point processes: nA -> mA/cm2 through 100 / area)
             for k in range(syn_ptr[p], syn_ptr[p + 1]):
-                b0 = o + syn_node[k] * C
-                f = ppf[no + syn_node[k]]
+                i = syn_node[k]
+                Vi = V[i]
+                Di = D[i]
+                Ri = R[i]
+                f = ppf[no + i]
                 e0 = syn_e[k]
                 sb = syn_st[k]
+                SA = sA[sb:sb + C]
+                SB = sB[sb:sb + C]
                 for c in range(C):
-                    g = (sB[sb + c] - sA[sb + c]) * f
-                    d[b0 + c] += g
-                    rhs[b0 + c] -= g * (v[b0 + c] - e0)
+                    g = (SB[c] - SA[c]) * f
+                    Di[c] += g
+                    Ri[c] -= g * (Vi[c] - e0)
             if do_lfp:
-                for idx in range(o, o + N * C):
-                    dm[idx] = d[idx]
-                    rm[idx] = rhs[idx]
+                dm[o:o + N * C] = d[o:o + N * C]
+                rm[o:o + N * C] = rhs[o:o + N * C]
             # electrode currents (nA)
             for j in range(cur_pop.shape[0]):
                 if cur_pop[j] != p:
                     continue
-                b0 = o + cur_node[j] * C
+                Ri = R[cur_node[j]]
                 val = cur_val[s, j] * ppf[no + cur_node[j]]
                 for q in range(cur_ptr[j], cur_ptr[j + 1]):
-                    rhs[b0 + cur_cells[q]] += val
+                    Ri[cur_cells[q]] += val
             # 2b. axial coupling
             for i in range(1, N):
-                b0 = o + i * C
-                p0 = o + par[no + i] * C
+                pi = par[no + i]
                 ai = A[no + i]
                 bi = B[no + i]
+                Vi = V[i]
+                Vp = V[pi]
+                Ri = R[i]
+                Rp = R[pi]
+                Di = D[i]
+                Dp = D[pi]
                 for c in range(C):
-                    dv = v[p0 + c] - v[b0 + c]
-                    rhs[b0 + c] -= bi * dv
-                    rhs[p0 + c] += ai * dv
-                    d[b0 + c] -= bi
-                    d[p0 + c] -= ai
+                    dv = Vp[c] - Vi[c]
+                    Ri[c] -= bi * dv
+                    Rp[c] += ai * dv
+                    Di[c] -= bi
+                    Dp[c] -= ai
             # 2c. Hines: eliminate leaves towards the root, then back-substitute
             for i in range(N - 1, 0, -1):
-                b0 = o + i * C
-                p0 = o + par[no + i] * C
+                pi = par[no + i]
                 ai = A[no + i]
                 bi = B[no + i]
+                Ri = R[i]
+                Rp = R[pi]
+                Di = D[i]
+                Dp = D[pi]
                 for c in range(C):
-                    f = ai / d[b0 + c]
-                    d[p0 + c] -= f * bi
-                    rhs[p0 + c] -= f * rhs[b0 + c]
+                    f = ai / Di[c]
+                    Dp[c] -= f * bi
+                    Rp[c] -= f * Ri[c]
+            R0 = R[0]
+            D0 = D[0]
             for c in range(C):
-                rhs[o + c] /= d[o + c]
+                R0[c] /= D0[c]
             for i in range(1, N):
-                b0 = o + i * C
-                p0 = o + par[no + i] * C
                 bi = B[no + i]
+                Ri = R[i]
+                Rp = R[par[no + i]]
+                Di = D[i]
                 for c in range(C):
-                    rhs[b0 + c] = (rhs[b0 + c] - bi * rhs[p0 + c]) / d[b0 + c]
+                    Ri[c] = (Ri[c] - bi * Rp[c]) / Di[c]
             for idx in range(o, o + N * C):
                 v[idx] += rhs[idx]
             if do_lfp:
+                # per-cell partial sums keep the loop vectorisable (order is fixed)
+                for c in range(C):
+                    lacc[c] = 0.0
+                for i in range(N):
+                    b0 = o + i * C
+                    for c in range(C):
+                        lacc[c] += lfpc[b0 + c] * (dm[b0 + c] * rhs[b0 + c] - rm[b0 + c])
                 acc = 0.0
-                for idx in range(o, o + N * C):
-                    acc += lfpc[idx] * (dm[idx] * rhs[idx] - rm[idx])
+                for c in range(C):
+                    acc += lacc[c]
                 lfp[s] += acc
             # 3. gates at the new voltage, synaptic decay
             for k in range(hh_ptr[p], hh_ptr[p + 1]):
-                b0 = o + hh_node[k] * C
+                Vi = V[hh_node[k]]
                 sb = hh_st[k]
+                M = gm[sb:sb + C]
+                H = gh[sb:sb + C]
+                Nn = gn[sb:sb + C]
                 for c in range(C):
-                    vv = v[b0 + c]
+                    vv = Vi[c]
                     if use_table:
+                        # the table has a repeated last row, so the upper clamp is exact
                         xi = (vv - HH_TABLE_VMIN) * scale
                         if xi <= 0.0:
-                            for j in range(6):
-                                rates[j] = table[0, j]
+                            ii = 0
+                            th = 0.0
                         elif xi >= HH_TABLE_N:
-                            for j in range(6):
-                                rates[j] = table[HH_TABLE_N, j]
+                            ii = HH_TABLE_N
+                            th = 0.0
                         else:
                             ii = int(xi)
                             th = xi - ii
-                            for j in range(6):
-                                rates[j] = table[ii, j] + th * (table[ii + 1, j] - table[ii, j])
+                        t0 = table[ii]
+                        t1 = table[ii + 1]
+                        minf = t0[0] + th * (t1[0] - t0[0])
+                        mtau = t0[1] + th * (t1[1] - t0[1])
+                        hinf = t0[2] + th * (t1[2] - t0[2])
+                        htau = t0[3] + th * (t1[3] - t0[3])
+                        ninf = t0[4] + th * (t1[4] - t0[4])
+                        ntau = t0[5] + th * (t1[5] - t0[5])
                     else:
                         hh_rates_exact(vv, q10, rates)
-                    gm[sb + c] += (1.0 - math.exp(-dt / rates[1])) * (rates[0] - gm[sb + c])
-                    gh[sb + c] += (1.0 - math.exp(-dt / rates[3])) * (rates[2] - gh[sb + c])
-                    gn[sb + c] += (1.0 - math.exp(-dt / rates[5])) * (rates[4] - gn[sb + c])
+                        minf = rates[0]
+                        mtau = rates[1]
+                        hinf = rates[2]
+                        htau = rates[3]
+                        ninf = rates[4]
+                        ntau = rates[5]
+                    M[c] += (1.0 - math.exp(-dt / mtau)) * (minf - M[c])
+                    H[c] += (1.0 - math.exp(-dt / htau)) * (hinf - H[c])
+                    Nn[c] += (1.0 - math.exp(-dt / ntau)) * (ninf - Nn[c])
             for k in range(syn_ptr[p], syn_ptr[p + 1]):
                 sb = syn_st[k]
                 d1 = syn_d1[k]
@@ -989,11 +1041,11 @@ def _run_steps(n_steps, step0, dt, q10, table, use_table,
                     sA[sb + c] *= d1
                     sB[sb + c] *= d2
             # 4. spikes at the detection node; mean voltage there
-            b0 = o + spk_node[p] * C
+            Vs = V[spk_node[p]]
             th0 = thresh[p]
             acc = 0.0
             for c in range(C):
-                vv = v[b0 + c]
+                vv = Vs[c]
                 acc += vv
                 gid = cell_off[p] + c
                 if vv > th0:

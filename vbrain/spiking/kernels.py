@@ -344,7 +344,19 @@ def _qif(lo, hi, S, refr, P, bias, ring, slot, N, Icur, spk, nspk):
                 if th <= 0.0:
                     th = 0.0
                 continue
-            t_star = _qif_time_to(V, c, v_p, tau)
+            if c > 1e-12 and V < v_p:  # the common case, with two transcendental calls
+                sc = math.sqrt(c)
+                th0 = math.atan(V / sc)
+                th1 = th0 + sc * rem / tau
+                if th1 < 0.5 * math.pi:
+                    v1 = sc * math.tan(th1)
+                    if v1 < v_p:
+                        V = v1
+                        rem = 0.0
+                        continue
+                t_star = tau * (math.atan(v_p / sc) - th0) / sc
+            else:
+                t_star = _qif_time_to(V, c, v_p, tau)
             if t_star >= rem:
                 V = _qif_flow(V, c, rem, tau)
                 rem = 0.0
@@ -468,8 +480,13 @@ def _poisson_input(rng, sel, lo, hi, lam, table, w, col, ring, slot):
 def run_steps(n_steps, step0, off, dt, S, refr, bias, P, pop_lo, pop_hi, pop_model, pop_lfp,
               pop_rec, ring, syn_ptr, syn_col, syn_w, syn_d, in_kind, in_ptr, in_sel, in_w,
               in_col, in_rate, in_drive, tables, table_lam, rng, Icur, spk, counts, vmean,
-              lfp, rec_step, rec_id, rec_n):
+              lfp, rec_step, rec_id, rec_n, dense_src, dense_lo, dense_hi, dense_w, dense_d):
     """Advance up to ``n_steps`` steps; return the number of steps done.
+
+    ``dense_*`` describe all-to-all projections with one weight and one delay,
+    kept as (source population, target column range, weight, delay) instead of
+    synapse lists: the source's spike count of the step times the weight is
+    added to every target, O(targets) per step instead of O(spikes x targets).
 
     ``step0`` is the global index of the first step (for the ring slot and the
     recorded spike steps); ``off`` the column of the first step in the output
@@ -480,6 +497,7 @@ def run_steps(n_steps, step0, off, dt, S, refr, bias, P, pop_lo, pop_hi, pop_mod
     n_pop = pop_lo.shape[0]
     n_in = in_kind.shape[0]
     ms_to_s = dt * 1e-3
+    n_dense = dense_src.shape[0]
     for s in range(n_steps):
         if rec_n[0] + N > rec_step.shape[0]:
             return s
@@ -561,4 +579,13 @@ def run_steps(n_steps, step0, off, dt, S, refr, bias, P, pop_lo, pop_hi, pop_mod
                 if target_slot >= n_slots:
                     target_slot -= n_slots
                 ring[target_slot, syn_col[q]] += syn_w[q]
+        for q in range(n_dense):
+            c = counts[dense_src[q], col_t]
+            if c > 0:
+                target_slot = slot + dense_d[q]
+                if target_slot >= n_slots:
+                    target_slot -= n_slots
+                x = c * dense_w[q]
+                for j in range(dense_lo[q], dense_hi[q]):
+                    ring[target_slot, j] += x
     return n_steps

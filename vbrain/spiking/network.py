@@ -336,16 +336,35 @@ class Network:
 
         # projections -> CSR by source
         srcs, cols, ws, ds = [], [], [], []
+        proj_w = []  # weights of each projection, for the LFP rule
+        dense: list[tuple[int, int, int, float, int]] = []
         max_d = 1
         rngs = [np.random.default_rng(s) for s in ss_conn.spawn(len(self._projections))]
+        pop_index = {p.name: k for k, p in enumerate(pops)}
         for pr, rng in zip(self._projections, rngs):
             a, b = self._pops[pr.source], self._pops[pr.target]
+            delay = dt if pr.delay is None else pr.delay
+            if (pr.rule == "all_to_all" and (pr.allow_autapses or pr.source != pr.target)
+                    and np.ndim(pr.weight) == 0 and not is_distribution(pr.weight)
+                    and np.ndim(delay) == 0 and not is_distribution(delay)):
+                # one weight, one delay: delivered per population count (see kernels)
+                w = check_range("weight", pr.weight)
+                d = int(np.rint(check_range("delay", delay) / dt))
+                if d < 1:
+                    raise ValueError(
+                        f"delay of the projection {pr.source!r} -> {pr.target!r} must be >= "
+                        f"dt ({dt} ms), but got {delay} ms."
+                    )
+                max_d = max(max_d, d)
+                lo = b.offset + (N if w < 0 else 0)
+                dense.append((pop_index[pr.source], lo, lo + b.n, w, d))
+                proj_w.append(np.array([w]))
+                continue
             s, t, shape, keep = make_pairs(
                 pr.rule, a.n, b.n, pr.source == pr.target, rng, indegree=pr.indegree, p=pr.p,
                 allow_autapses=pr.allow_autapses, allow_multapses=pr.allow_multapses)
             w = self._values("weight", pr.weight, shape, keep, len(s), rng)
-            d_ms = self._values("delay", dt if pr.delay is None else pr.delay, shape, keep,
-                                len(s), rng)
+            d_ms = self._values("delay", delay, shape, keep, len(s), rng)
             d = np.rint(d_ms / dt).astype(np.int64)
             if len(d) and d.min() < 1:
                 raise ValueError(
@@ -360,6 +379,7 @@ class Network:
             cols.append(np.where(w < 0, tg + N, tg))
             ws.append(w)
             ds.append(d)
+            proj_w.append(w)
         cat = (lambda x, dtype: np.concatenate(x).astype(dtype) if x else np.zeros(0, dtype))
         self._syn_ptr, self._syn_col, self._syn_w, self._syn_d = build_csr(
             N, cat(srcs, np.int64), cat(cols, np.int64), cat(ws, np.float64), cat(ds, np.int64))
@@ -367,7 +387,7 @@ class Network:
 
         # LFP populations: explicit, else the excitatory ones
         excit = {p.name: None for p in pops}
-        for pr, w in zip(self._projections, ws):
+        for pr, w in zip(self._projections, proj_w):
             if len(w):
                 ok = bool(np.all(w >= 0))
                 excit[pr.source] = ok if excit[pr.source] is None else excit[pr.source] and ok
@@ -416,6 +436,11 @@ class Network:
         self._rec_step = np.zeros(_REC_MIN, np.int64)
         self._rec_id = np.zeros(_REC_MIN, np.int64)
         self._rec_n = np.zeros(1, np.int64)
+        self._dense_src = np.array([x[0] for x in dense], np.int64)
+        self._dense_lo = np.array([x[1] for x in dense], np.int64)
+        self._dense_hi = np.array([x[2] for x in dense], np.int64)
+        self._dense_w = np.array([x[3] for x in dense], np.float64)
+        self._dense_d = np.array([x[4] for x in dense], np.int64)
         self._built = True
         return self
 
@@ -486,7 +511,8 @@ class Network:
                 self._syn_d, self._in_kind, self._in_ptr, self._in_sel, self._in_w,
                 self._in_col, self._in_rate, in_drive, self._tables, self._table_lam, self._rng,
                 self._Icur, self._spk, counts, vmean, lfp, self._rec_step, self._rec_id,
-                self._rec_n)
+                self._rec_n, self._dense_src, self._dense_lo, self._dense_hi, self._dense_w,
+                self._dense_d)
             done += k
             if done < n_steps:
                 self._grow_recorder()
@@ -537,9 +563,13 @@ class Network:
 
     @property
     def n_synapses(self) -> int:
-        """Number of synapses (after build)."""
+        """Number of synapses (those of one-weight all-to-all projections included)."""
         self.build()
-        return int(self._syn_ptr[-1])
+        n = int(self._syn_ptr[-1])
+        for k in range(self._dense_src.shape[0]):
+            n += int(self._pop_hi[self._dense_src[k]] - self._pop_lo[self._dense_src[k]]) * int(
+                self._dense_hi[k] - self._dense_lo[k])
+        return n
 
     def __repr__(self) -> str:
         pops = ", ".join(f"{nm}: {p.model.name} x {p.n}" for nm, p in self._pops.items())

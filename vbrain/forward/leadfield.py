@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,10 @@ class LeadField:
         self.scale = _check_scale(scale, n_reg)
         if region_labels is not None:
             region_labels = tuple(str(s) for s in region_labels)
+            dup = sorted(k for k, c in Counter(region_labels).items() if c > 1)
+            if dup:
+                raise ValueError(f"region_labels must be unique, but {dup[:5]} appear more "
+                                 "than once.")
             if len(region_labels) != n_reg:
                 raise ValueError(f"region_labels has {len(region_labels)} entries but gain has "
                                  f"{n_reg} region columns.")

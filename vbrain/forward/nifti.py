@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._check import check_range, suggest, validate_type
+from .._check import check_array, check_range, suggest, validate_type
 from ..atlas import Atlas
 
 __all__ = ["bold_to_nifti"]
@@ -50,7 +50,10 @@ def bold_to_nifti(bold: Any, atlas: Atlas, *, tr: float | None = None) -> Any:
     ValueError
         For other dims, several variables or batch members, regions the
         atlas lacks (named), a region count that differs from the atlas
-        (without labels), or a TR that cannot be determined or is not uniform.
+        (without labels), NaN/Inf values or values beyond float32, or a TR
+        that cannot be determined or is not uniform.
+    TypeError
+        Values that are not numbers.
 
     Examples
     --------
@@ -137,14 +140,23 @@ def _as_time_region(bold: Any) -> tuple[np.ndarray, list[str] | None, np.ndarray
             if labels.dtype.kind in "USO":
                 regions = [str(r) for r in labels]
         times = bold["time"].values.astype(np.float64) if "time" in bold.coords else None
-        series = np.asarray(bold.values, dtype=np.float64)
-        return series, regions, times, dict(bold.attrs)
-    arr = np.asarray(bold, dtype=np.float64)
+        return _finite_float32(bold.values), regions, times, dict(bold.attrs)
+    arr = _finite_float32(bold)
     if arr.ndim == 3 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 2:
         raise ValueError(f"bold must be (time, region) or (time, 1, region), got shape {arr.shape}.")
     return arr, None, None, {}
+
+
+def _finite_float32(values: Any) -> np.ndarray:
+    """float64 copy of ``values``; NaN/Inf or values float32 (the image's type) cannot hold raise."""
+    arr = check_array("bold", values)
+    big = np.abs(arr) > np.finfo(np.float32).max
+    if np.any(big):
+        raise ValueError(f"bold has {np.count_nonzero(big)} value(s) beyond the float32 range of "
+                         f"the image, the first at index {tuple(int(i) for i in np.argwhere(big)[0])}.")
+    return arr
 
 
 def _repetition_time(tr: float | None, times: np.ndarray | None, attrs: dict) -> float:
@@ -153,6 +165,9 @@ def _repetition_time(tr: float | None, times: np.ndarray | None, attrs: dict) ->
         return check_range("tr", tr, 0.0, low_inclusive=False)
     if times is not None and times.size >= 2:
         steps = np.diff(times)
+        if np.any(steps <= 0):
+            raise ValueError("bold's time stamps must increase, but they do not (e.g. at "
+                             f"index {int(np.argmax(steps <= 0)) + 1}).")
         if not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9) or steps[0] <= 0:
             raise ValueError(
                 f"bold's time stamps are not uniformly spaced (steps from {steps.min():g} to "

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -130,7 +132,7 @@ def to_raw(da: Any, leadfield_or_info: Any, *, noise_std: Any = None,
     ------
     ValueError
         Wrong dims, a sensor unknown to the info, non-SI units, an uneven
-        time axis, a bad noise specification.
+        time axis, NaN/Inf samples, a bad noise specification.
     """
     import mne
     import xarray as xr
@@ -173,7 +175,7 @@ def to_raw(da: Any, leadfield_or_info: Any, *, noise_std: Any = None,
         f"first sample at t = {float(da['time'][0]):g} ms of simulated time, "
         f"{offset:g} ms after its MNE grid time {first_samp / sfreq:g} s")
 
-    data = np.array(da.values, dtype=np.float64).T
+    data = check_array("da", da.values).T  # float64; NaN/Inf named with their index
     if noise_std is not None:
         std = _noise_levels(noise_std, types)
         rng = check_random_state(seed)
@@ -212,10 +214,16 @@ def save_raw(raw: Any, path: str | os.PathLike, *, overwrite: bool = False,
     pathlib.Path
         The file written (for BrainVision, the ``.vhdr`` header).
 
+    The write is atomic: the files are made in a temporary folder beside
+    ``path`` and moved into place (the requested file last), so a failed
+    export leaves nothing that looks complete.
+
     Raises
     ------
     ValueError
         Unknown suffix (with a suggestion).
+    FileNotFoundError
+        The output folder does not exist.
     ImportError
         The format's exporter package is missing (with the pip command).
     FileExistsError
@@ -232,6 +240,8 @@ def save_raw(raw: Any, path: str | os.PathLike, *, overwrite: bool = False,
                          f"one of {list(FORMATS)}.{suggest(suffix, FORMATS)}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"Output folder {path.parent} does not exist.")
     fmt, package = FORMATS[suffix]
     if package is not None:
         try:
@@ -240,14 +250,24 @@ def save_raw(raw: Any, path: str | os.PathLike, *, overwrite: bool = False,
             raise ImportError(f"Saving {suffix} files needs the {package!r} package: "
                               f"pip install {package}") from None
     v = False if verbose is None else verbose
-    if fmt == "fif":
-        with warnings.catch_warnings():  # the caller chose the name: no naming lecture
-            warnings.filterwarnings("ignore", message=".*naming conventions.*")
-            raw.save(path, overwrite=overwrite, verbose=v)
-    else:
-        with warnings.catch_warnings():  # BrainVision is float32 by design (documented above)
-            warnings.filterwarnings("ignore", message=".*Converting to float32.*")
-            mne.export.export_raw(path, raw, fmt=fmt, overwrite=overwrite, verbose=v)
+    # atomic: write under the final name in a temporary folder beside it (BrainVision and
+    # split FIF files refer to each other by name), then move the files into place, the
+    # requested file last; a failed write leaves nothing behind
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        tmp = tmp_dir / path.name
+        if fmt == "fif":
+            with warnings.catch_warnings():  # the caller chose the name: no naming lecture
+                warnings.filterwarnings("ignore", message=".*naming conventions.*")
+                raw.save(tmp, verbose=v)
+        else:
+            with warnings.catch_warnings():  # BrainVision is float32 by design (see above)
+                warnings.filterwarnings("ignore", message=".*Converting to float32.*")
+                mne.export.export_raw(tmp, raw, fmt=fmt, verbose=v)
+        for part in sorted(tmp_dir.iterdir(), key=lambda q: q.name == path.name):
+            os.replace(part, path.parent / part.name)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
     logger.info("wrote %s (%s)", path, fmt)
     return path
 

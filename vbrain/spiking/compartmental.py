@@ -825,7 +825,8 @@ class CellNetwork:
 # 4. detect threshold crossings at the spike node and queue their events.
 
 
-@njit(cache=True)
+# error_model='numpy': no zero-division checks, so the per-cell loops vectorise
+@njit(cache=True, error_model="numpy")
 def _run_steps(n_steps, step0, dt, q10, table, use_table,
               nn, nc, node_off, st_off, cell_off,
               par, A, B, cfac, gpas, epas, ppf,

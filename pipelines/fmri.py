@@ -144,7 +144,13 @@ def read_confounds(confounds: Any, n_volumes: int | None = None,
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where[0].upper()}{where[1:]} has non-numeric values in the columns "
                          f"{names}: {err}") from None
-    bad = ~np.isfinite(values)
+    inf = np.isinf(values)
+    if inf.any():
+        row, col = (int(i) for i in np.argwhere(inf)[0])
+        raise ValueError(f"{where[0].upper()}{where[1:]} has {int(inf.sum())} infinite value(s), "
+                         f"the first in column {names[col]!r}, row {row}; missing values are "
+                         "'n/a', not infinity.")
+    bad = np.isnan(values)
     if bad.any():
         counts = bad.sum(axis=0)
         if (counts == len(values)).any():
@@ -182,14 +188,41 @@ def _load_bold(img: Any) -> tuple[Any, str]:
         raise ValueError(f"{where} must be 4-D (x, y, z, time), but has shape {shape}.")
     if shape[3] < 3:
         raise ValueError(f"{where} has {shape[3]} volume(s); at least 3 are needed.")
+    dtype = np.dtype(img.get_data_dtype())
+    if dtype.kind not in "biuf":
+        raise ValueError(f"{where} must hold real numbers, but its data type is {dtype}.")
+    declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    fname = img.get_filename() if hasattr(img, "get_filename") else None
+    offset = int(getattr(img.header, "get", lambda k, d: d)("vox_offset", 0) or 0)
+    if fname and not str(fname).endswith(".gz") and os.path.isfile(fname) \
+            and declared + offset > os.path.getsize(fname):
+        raise ValueError(f"{where} is truncated or its header is corrupt: the header declares "
+                         f"shape {shape} of {dtype} ({_size(declared)}), but the file holds "
+                         f"{_size(os.path.getsize(fname))}.")
     try:
         data = np.asanyarray(img.dataobj).reshape(shape)
     except (EOFError, OSError, ValueError, zlib.error) as err:
         msg = " ".join(str(err).split())
         raise ValueError(f"{where} cannot be read: {msg}. The file may be truncated or "
                          "corrupt.") from None
+    except MemoryError:
+        raise ValueError(f"{where} declares shape {shape} of {dtype} ({_size(declared)}), more "
+                         "than this machine can hold: a corrupt header?") from None
+    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+        bad = ~np.isfinite(data)
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{where} has {int(bad.sum())} NaN/Inf value(s), the first at voxel "
+                         f"{first[:3]}, volume {first[3]}; mask or replace them first.")
     out = nib.Nifti1Image(data, img.affine, img.header)
     return out, where
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n_bytes < 1024 or unit == "TiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return ""  # pragma: no cover
 
 
 def _header_tr_ms(img: Any) -> float | None:

@@ -27,7 +27,7 @@ def new_figure(width: float, height: float, *, layout: str | None = "constrained
     return Figure(figsize=(width, height), layout=layout)
 
 
-def to_data_uri(fig: Any, *, dpi: int = 90) -> str:
+def to_data_uri(fig: Any, *, dpi: int = 80) -> str:
     """The figure as a base64 PNG ``data:`` URI (embedded: the page needs no other file)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
@@ -123,7 +123,7 @@ def glass_brain_connectome(fig: Any, weights: np.ndarray, coords: np.ndarray, *,
         warnings.simplefilter("ignore")
         plotting.plot_connectome(np.where(w >= cut, w, 0.0), coords, node_size=sizes,
                                  edge_cmap="viridis", figure=fig, title=title or None,
-                                 display_mode="lzry", colorbar=True)
+                                 display_mode="ortho", colorbar=True)
 
 
 def brain_slices(fig: Any, img3d: Any, *, title: str = "", cmap: str = "RdBu_r") -> None:
@@ -134,7 +134,7 @@ def brain_slices(fig: Any, img3d: Any, *, title: str = "", cmap: str = "RdBu_r")
     vmax = float(np.nanmax(np.abs(data))) or 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plotting.plot_stat_map(img3d, display_mode="z", cut_coords=6, figure=fig,
+        plotting.plot_stat_map(img3d, display_mode="z", cut_coords=5, figure=fig,
                                title=title or None, cmap=cmap, vmax=vmax, colorbar=True,
                                draw_cross=False)
 
@@ -159,6 +159,6 @@ def topomaps(fig: Any, values: np.ndarray, info: Any, names: Sequence[str], *,
     values = np.asarray(values)[keep]
     axes = np.atleast_1d(fig.subplots(1, values.shape[1]))
     for k, (ax, name) in enumerate(zip(axes, names)):
-        im, _ = plot_topomap(values[:, k], info, axes=ax, show=False, contours=4)
+        im, _ = plot_topomap(values[:, k], info, axes=ax, show=False, contours=0, res=32)
         ax.set_title(name)
         fig.colorbar(im, ax=ax, shrink=0.7, label=unit)

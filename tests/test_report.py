@@ -129,7 +129,7 @@ def test_browser_decodes_every_image(run, tmp_path):
                           "--disable-dev-shm-usage", "--virtual-time-budget=5000", "--dump-dom",
                           probe.as_uri()], check=True, capture_output=True, text=True,
                          timeout=120).stdout
-    found = re.search(r"<pre id=\"probe\">(.*?)</pre>", dom, re.S)
+    found = re.search(r"<pre id=\"probe\">(.*?)</pre>", dom, re.DOTALL)
     assert found, "the probe script did not run"
     images = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert len(images) == len(_images(path.read_text()))

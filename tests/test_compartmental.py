@@ -250,3 +250,24 @@ def test_run_equals_advance():
     o2 = _net().advance(1000)
     np.testing.assert_array_equal(o1["v_mean"]["e"], o2["v_mean"]["e"])
     assert len(o1["lfp"]) == 1000
+
+
+def test_connect_rules():
+    cell = Cell.ball_and_stick().add_synapse("a", "soma(0.5)")
+    net = CellNetwork(dt=0.025, seed=2)
+    net.add_population("e", cell, 200)
+    m = net.connect("e", "e", p=0.1)
+    pr = net._projections[0]
+    assert not np.any(pr["pre"] == pr["post"])
+    assert abs(m / (200 * 199) - 0.1) < 0.01
+    assert net.connect("e", "e", pairs=[[0, 1], [1, 0]], weight=[0.1, 0.2]) == 2
+    with pytest.raises(ValueError, match="exactly one of p"):
+        net.connect("e", "e")
+    with pytest.raises(ValueError, match="source ids in"):
+        net.connect("e", "e", pairs=[[0, 200]])
+    with pytest.raises(ValueError, match="non-negative"):
+        net.connect("e", "e", p=0.1, delay=-1.0)
+    with pytest.raises(ValueError, match="has no synapse"):
+        other = CellNetwork()
+        other.add_population("x", Cell.ball_and_stick(), 2)
+        other.connect("x", "x", p=0.5)

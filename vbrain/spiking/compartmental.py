@@ -442,10 +442,18 @@ class CellNetwork:
             raise ValueError("give exactly one of p (a probability) or pairs.")
         if p is not None:
             p = check_range("p", p, 0, 1)
-            mask = self._rng.random((src["n"], tgt["n"])) < p
-            if source == target and not autapses:
-                np.fill_diagonal(mask, False)
-            pre, post = np.nonzero(mask)
+            # rows in blocks (bounded memory); the draws do not depend on the block size
+            pre_l, post_l = [], []
+            block = max(1, 2**22 // tgt["n"])
+            for r0 in range(0, src["n"], block):
+                mask = self._rng.random((min(block, src["n"] - r0), tgt["n"])) < p
+                if source == target and not autapses:
+                    rows = np.arange(mask.shape[0])
+                    mask[rows, r0 + rows] = False
+                i, j = np.nonzero(mask)
+                pre_l.append(i + r0)
+                post_l.append(j)
+            pre, post = np.concatenate(pre_l), np.concatenate(post_l)
         else:
             pairs = check_array("pairs", pairs, shape=(None, 2), dtype=np.int64)
             pre, post = pairs[:, 0], pairs[:, 1]

@@ -192,3 +192,35 @@ def test_bad_insets_give_clear_errors(conn):
                          list(conn.labels), conn.centres)
     with pytest.raises(ValueError, match="delay under one step"):
         mpr_sim(fast, {label: Inset(qif_net())}).run(1.0, progress=False)
+
+
+def test_stimulus_into_inset_neurons_drives_exactly_the_chosen_fraction(conn):
+    """A current pulse into half of an LIF inset: those fire at the f-I rate, the rest not."""
+    label = conn.labels[5]
+    net = Network(dt=0.1, seed=4)
+    net.add_population("E", "iaf_psc_delta", 200)  # NEST defaults: tau_m 10 ms, C_m 250 pF
+    inset = Inset(net, inputs=[RateToCurrent("E", gains=[0.0])],
+                  outputs=[SpikesToRate("E", "V", scale=0.01)])
+    pulse = vb.stimulus.Pulse(time=50.0, width=200.0, amplitude=500.0)  # pA
+    stim = vb.stimulus.Stimulus(pulse, vb.stimulus.InsetNeurons(label, "E", fraction=0.5))
+    sim = vb.Simulation(conn, vb.models.Generic2dOscillator(), dt=0.1, seed=1,
+                        insets={label: inset}, stimuli=[stim],
+                        monitors=[vb.monitors.TemporalAverage(1.0)])
+    res = sim.run(300.0, progress=False)
+    spikes = res[f"inset_{label}_spikes"]
+    t, ids = spikes.time.values, spikes.sel(field="neuron").values
+    assert t.min() > 50.0 and t.max() < 250.0 + 0.1
+    fired = np.unique(ids)
+    assert len(fired) == 100  # round(0.5 * 200)
+    # R I = 40 MOhm * 500 pA = 20 mV over a 15 mV threshold gap: the first spike after
+    # 10 ln 4 = 13.9 ms, then one every 2 + 13.9 ms (refractory 2 ms): 12 in 200 ms
+    counts = np.bincount(ids, minlength=200)[fired]
+    assert np.all(counts == 12), np.unique(counts)
+    first = np.array([t[ids == i].min() for i in fired])
+    np.testing.assert_allclose(first, 50.0 + 10.0 * np.log(4.0), atol=0.1 + 1e-9)
+    with pytest.raises(ValueError, match="not an inset"):
+        bad = vb.stimulus.Stimulus(pulse, vb.stimulus.InsetNeurons(conn.labels[6], "E"))
+        vb.Simulation(conn, vb.models.Generic2dOscillator(), dt=0.1,
+                      insets={label: Inset(Network(dt=0.1), inputs=inset.inputs,
+                                           outputs=inset.outputs)},
+                      stimuli=[bad]).run(1.0, progress=False)

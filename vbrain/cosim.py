@@ -103,7 +103,7 @@ class _Member:
     """One inset advancing for one batch member."""
 
     def __init__(self, inset: Inset, engine, model, params: dict[str, float], dt: float,
-                 x0: np.ndarray) -> None:
+                 x0: np.ndarray, stimuli: list) -> None:
         self.engine = engine
         self.n_sub = int(round(dt / engine.dt))
         if self.n_sub < 1 or abs(self.n_sub * engine.dt - dt) > 1e-9 * dt:
@@ -123,12 +123,33 @@ class _Member:
             o.setup(model, params, sizes, dt)
             if isinstance(o, SpikesToSynaptic):
                 o.start(x0[o.index])
+        self.stimuli = stimuli  # StimulusDrive parts aimed at this inset's neurons
+        for part in stimuli:
+            target = part["inset"]
+            if target.population not in sizes:
+                raise ValueError(f"stimuli[{part['index']}] targets population "
+                                 f"{target.population!r}; the inset at {target.region!r} has "
+                                 f"{sorted(sizes)}.{suggest(target.population, sizes)}")
+            part["waveform"].check(engine.dt)
+            extra = {} if target.compartment is None else {"compartment": target.compartment}
+            engine.add_input(f"stimulus_{part['index']}", target.population, "current",
+                             fraction=target.fraction, **extra)
         self.sizes = sizes
 
-    def exchange(self, c: np.ndarray) -> tuple[list, np.ndarray, np.ndarray]:
-        """Advance over len(c) steps; return [(variable, values)], rates (t, pops) Hz, lfp (t,)."""
+    def exchange(self, c: np.ndarray, first_step: int,
+                 gains: list[float]) -> tuple[list, np.ndarray, np.ndarray]:
+        """Advance over len(c) steps; return [(variable, values)], rates (t, pops) Hz, lfp (t,).
+
+        ``first_step`` is the simulation step the piece starts at; ``gains``
+        the current gain of each of this inset's stimuli.
+        """
         t = c.shape[0]
         drive = {b.name: np.repeat(b.drive(c), self.n_sub) for b in self.inputs}
+        if self.stimuli:  # sampled at the inset's own step (e.g. 60 us DBS pulses)
+            sub = np.arange(first_step * self.n_sub, (first_step + t) * self.n_sub, dtype=np.int64)
+            for part, gain in zip(self.stimuli, gains):
+                drive[f"stimulus_{part['index']}"] = gain * np.asarray(
+                    part["waveform"].values(sub, self.engine.dt), dtype=np.float64)
         act = self.engine.advance(t * self.n_sub, drive)
         if self.n_sub > 1:  # back onto the simulation's steps
             act = {"counts": {p: np.asarray(v).reshape(t, self.n_sub).sum(1)
@@ -161,10 +182,13 @@ class CoSimulation:
         Per batch member seed; members of a sweep given ``seeds=`` reseed their copy.
     reseed : bool
         Whether ``seeds`` were given per member.
+    drive : StimulusDrive, optional
+        The run's stimuli; those aimed at inset neurons are delivered here.
     """
 
     def __init__(self, insets: dict[str, Inset], sim, delays: np.ndarray, weights: np.ndarray,
-                 p: np.ndarray, x0: np.ndarray, seeds: list, reseed: bool) -> None:
+                 p: np.ndarray, x0: np.ndarray, seeds: list, reseed: bool,
+                 drive=None) -> None:
         labels = list(sim.connectome.labels)
         model, nb, dt = sim.model, len(seeds), sim.dt
         if getattr(sim.coupling, "reads_target", False):
@@ -192,6 +216,13 @@ class CoSimulation:
                              "use a smaller dt or a lower conduction speed.")
         names = list(model.parameters)
         self.labels = list(insets)
+        self.drive = drive
+        aimed = [] if drive is None else drive.inset_parts
+        for part in aimed:
+            if part["inset"].region not in insets:
+                raise ValueError(f"stimuli[{part['index']}] targets neurons of region "
+                                 f"{part['inset'].region!r}, which is not an inset; insets: "
+                                 f"{sorted(insets)}.")
         self.members: list[list[_Member]] = []
         for (label, inset), i in zip(insets.items(), self.regions):
             row = []
@@ -200,8 +231,9 @@ class CoSimulation:
                 if reseed:
                     engine.seed = seeds[b]
                 k = i * nb + b
-                row.append(_Member(inset, engine, model, {n: float(p[q, k]) for q, n in
-                                                          enumerate(names)}, dt, x0[:, k]))
+                params = {n: float(p[q, k]) for q, n in enumerate(names)}
+                row.append(_Member(inset, engine, model, params, dt, x0[:, k],
+                                   [a for a in aimed if a["inset"].region == label]))
             self.members.append(row)
         self.nodes = np.array([i * nb + b for i in self.regions for b in range(nb)], dtype=np.int64)
         self.nb, self.dt = nb, dt
@@ -221,7 +253,8 @@ class CoSimulation:
             rates, lfps = [], []
             for b, member in enumerate(row):
                 k = i * nb + b
-                values, rate, lfp = member.exchange(c[:, :, k])
+                gains = [self.drive.gain(part, i, b) for part in member.stimuli]
+                values, rate, lfp = member.exchange(c[:, :, k], first_step, gains)
                 for v, series in values:
                     trace[:, v, k] = series
                     x[v, k] = series[-1]

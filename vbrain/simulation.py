@@ -475,7 +475,9 @@ class Simulation:
             from .cosim import CoSimulation
 
             cosim = CoSimulation(self.insets, self, prep.delays, prep.weights, prep.p, x,
-                                 prep.seeds, reseed=seeds is not None)
+                                 prep.seeds, reseed=seeds is not None, drive=drive)
+        elif drive is not None and drive.inset_parts:
+            raise ValueError("A stimulus targets InsetNeurons, but the simulation has no insets.")
         c_trace = np.empty((chunk_steps, len(cvar), m) if cosim else (1, 1, 1))
         S = np.zeros((_BLOCK, n_comp, m))
         acc = np.zeros(_BLOCK * nb + 8)

@@ -70,6 +70,7 @@ __all__ = [
     "ClosedLoop",
     "Electrode",
     "FieldMap",
+    "InsetNeurons",
     "Labels",
     "NoiseWaveform",
     "PairedPulse",
@@ -797,6 +798,49 @@ class SpatialPattern:
     def _weights(self, connectome: Any) -> np.ndarray:
         raise TypeError(f"{type(self).__name__} does not define _weights(); subclass "
                         "SpatialPattern and implement it.")
+
+
+class InsetNeurons(SpatialPattern):
+    """Neurons of an inset: the stimulus is a current into part of one of its populations.
+
+    For a region replaced by a spiking or compartmental inset
+    (``Simulation(insets=...)``), e.g. deep brain stimulation of a
+    subthalamic inset. The waveform is sampled at the inset's own step and
+    injected (the engine's current units, e.g. pA) into a seeded random
+    ``fraction`` of ``population`` (at ``compartment`` for compartmental
+    cells). It does not act on any neural mass: its region weights are 0.
+
+    Parameters
+    ----------
+    region : str
+        Label of the inset region.
+    population : str
+        Inset population receiving the current.
+    fraction : float, default 1
+        Fraction of the population reached, in (0, 1].
+    compartment : str, optional
+        Compartment name, for compartmental insets.
+    """
+
+    def __init__(self, region: str, population: str, fraction: float = 1.0,
+                 compartment: str | None = None) -> None:
+        validate_type("region", region, str)
+        validate_type("population", population, str)
+        self.region = region
+        self.population = population
+        self.fraction = check_range("fraction", fraction, 0.0, 1.0, low_inclusive=False)
+        self.compartment = compartment
+
+    def _weights(self, connectome: Any) -> np.ndarray:
+        labels = _labels_of(connectome)
+        if self.region not in labels:
+            raise ValueError(f"InsetNeurons: no region {self.region!r} in the connectome."
+                             f"{suggest(self.region, labels)}")
+        return np.zeros(len(labels))
+
+    def __repr__(self) -> str:
+        return (f"InsetNeurons({self.region!r}, {self.population!r}, "
+                f"fraction={self.fraction:g})")
 
 
 class RegionWeights(SpatialPattern):

@@ -34,7 +34,7 @@ class StimulusDrive:
     """
 
     def __init__(self, stimuli, model, connectome, n_batch: int, dt: float) -> None:
-        from ..stimulus import ClosedLoop, Stimulus
+        from ..stimulus import ClosedLoop, InsetNeurons, Stimulus
 
         self.dt = dt
         self.n_batch = n_batch
@@ -43,10 +43,13 @@ class StimulusDrive:
             loop = item if isinstance(item, ClosedLoop) else None
             stim = item.stimulus if loop is not None else item
             validate_type(f"stimuli[{i}]", stim, Stimulus)
-            stim.waveform.check(dt)
+            inset = isinstance(stim.pattern, InsetNeurons)
+            if not inset:  # inset currents are checked against the inset's own step
+                stim.waveform.check(dt)
             weights = np.asarray(stim.weights(connectome), dtype=np.float64)
             part = {"waveform": stim.waveform, "var": stim.variable_index(model),
-                    "weights": weights, "loop": loop}
+                    "weights": weights, "loop": loop, "index": i,
+                    "inset": stim.pattern if inset else None}
             if loop is not None:
                 steps = int(round(loop.interval / dt))
                 if steps < 1:
@@ -56,6 +59,15 @@ class StimulusDrive:
                             controllers=[copy.deepcopy(loop.controller) for _ in range(n_batch)],
                             pending=[])
             self.parts.append(part)
+
+    @property
+    def inset_parts(self) -> list[dict[str, Any]]:
+        """Stimuli into inset neurons (``InsetNeurons`` patterns)."""
+        return [p for p in self.parts if p["inset"] is not None]
+
+    def gain(self, part: dict[str, Any], region: int, member: int) -> float:
+        """Current closed-loop gain of a stimulus at a region and batch member (1 if open)."""
+        return 1.0 if part["loop"] is None else float(part["gain"][region, member])
 
     @property
     def loops(self) -> list[dict[str, Any]]:
@@ -78,6 +90,8 @@ class StimulusDrive:
         n_steps = increments.shape[0]
         steps = np.arange(step0, step0 + n_steps, dtype=np.int64)
         for p in self.parts:
+            if p["inset"] is not None:  # delivered by the inset (vbrain.cosim)
+                continue
             values = np.asarray(p["waveform"].values(steps, self.dt), dtype=np.float64)
             w = p["weights"][:, None]
             if p["loop"] is not None:

@@ -108,6 +108,9 @@ class NeuronModel:
         self.params: dict[str, Any] = {k: p.default for k, p in self.parameters.items()}
         for k, v in params.items():
             if k in self.per_neuron and (is_distribution(v) or np.ndim(v) > 0):
+                # checked now (a throwaway draw) so that a bad spec fails where it is given
+                draw(f"{type(self).__name__}.{k}", v, (1,) if is_distribution(v) else
+                     np.shape(v), np.random.default_rng(0))
                 self.params[k] = v if is_distribution(v) else np.asarray(v, dtype=float)
                 continue
             try:

@@ -121,6 +121,12 @@ def read_eeg(raw: Any, *, montage: Any = None, verbose: Any = None) -> Any:
         raise ValueError(f"{where[0].upper()}{where[1:]} has no EEG channel (channel types "
                          f"{sorted(set(types))}).")
     raw.pick("eeg", exclude=())
+    finite = np.isfinite(raw._data)
+    if not finite.all():
+        ch, k = (int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{where[0].upper()}{where[1:]} has {int((~finite).sum())} NaN/Inf "
+                         f"sample(s), the first in channel {raw.ch_names[ch]!r} at sample {k}; "
+                         "interpolate or crop them first.")
     if montage is not None:
         if isinstance(montage, str):
             from vbrain.forward.leadfield import _builtin_montages
@@ -196,6 +202,8 @@ def find_bad_channels(raw: Any, *, flat: float = 1e-3, z_max: float = 5.0) -> di
     med = float(np.median(std))
     flat_ch = [n for n, s in zip(names, std) if s < flat * med or s == 0]
     good = std > 0
+    if not good.any():  # every channel flat: nothing to rank noise against
+        return {"flat": flat_ch, "noisy": []}
     log_s = np.log10(std[good])
     centre = float(np.median(log_s))
     spread = max(1.4826 * float(np.median(np.abs(log_s - centre))), 0.1)
@@ -280,10 +288,10 @@ def preprocess(raw: Any, *, l_freq: float | None = 1.0, h_freq: float | None = 4
                                  f"recording.{suggest(r, raw.ch_names)}")
             if r in all_bads:
                 raise ValueError(f"Reference channel {r!r} is marked bad ({all_bads}).")
-    raw.drop_channels(all_bads)
-    if len(raw.ch_names) - len(ref_channels) < 2:
+    if len(raw.ch_names) - len(set(all_bads)) - len(ref_channels) < 2:
         raise ValueError(f"Fewer than 2 good EEG channels are left (bad: {all_bads}, "
                          f"reference: {ref_channels}).")
+    raw.drop_channels(all_bads)
     if reference == "average":
         raw.set_eeg_reference("average", projection=False, verbose=_v(verbose))
     elif ref_channels:

@@ -17,11 +17,33 @@ PEER = Path(__file__).parents[1] / "benchmarks" / "peers" / "ballstick_neuron.py
 FIXTURE = json.loads((DATA / "neuron_ballstick.json").read_text())
 
 
+def build_branched(case: dict, dt: float):
+    """The 3-D branched fixture case: one population per detection site."""
+    morph = Morphology([Section(s["name"], np.array(s["points"]), s["parent"], s["parent_x"],
+                                s["nseg"]) for s in case["sections"]])
+    net = CellNetwork(dt=dt, seed=0)
+    steps = round(case["tstop"] / dt)
+    tmid = np.arange(steps) * dt + dt / 2
+    current = np.zeros(steps)
+    for ic in case["iclamp"]:
+        on = (tmid >= ic["delay"]) & (tmid < ic["delay"] + ic["dur"])
+        current += np.where(on, ic["amp"], 0.0)
+    drive = {}
+    for i, (name, x) in enumerate(case["detect"]):
+        cell = Cell(morph, Ra=case["Ra"], spike_location=f"{name}({x})").insert("hh")
+        net.add_population(f"c{i}", cell, 1, positions=np.zeros((1, 3)))
+        net.add_input(f"ic{i}", f"c{i}", "current", compartment="soma(0.5)")
+        drive[f"ic{i}"] = current
+    return net, steps, drive
+
+
 def build_case(case: dict, dt: float, use_table: bool = True):
     """One fixture case (see benchmarks/peers/ballstick_neuron.py) as a CellNetwork.
 
     Each cell is its own population so inputs can target single cells.
     """
+    if "sections" in case:
+        return build_branched(case, dt)
     net = CellNetwork(dt=dt, seed=0, use_table=use_table)
     steps = round(case["tstop"] / dt)
     tmid = np.arange(steps) * dt + dt / 2  # NEURON evaluates IClamp at t + dt/2
@@ -54,7 +76,8 @@ def build_case(case: dict, dt: float, use_table: bool = True):
 
 @pytest.mark.parametrize("rec", FIXTURE["cases"], ids=[r["case"]["name"] for r in FIXTURE["cases"]])
 def test_matches_neuron_fixture(rec):
-    """Spike times within 0.1 ms of NEURON 9 (in practice 1e-9 ms) and the same soma V."""
+    """Spike times within 0.1 ms of NEURON 9 (in practice 1e-9 ms) and the same voltage
+    at the detection site (within 1e-5 mV; NEURON keeps 3-D points in single precision)."""
     net, steps, drive = build_case(rec["case"], FIXTURE["meta"]["dt"])
     out = net.advance(steps, drive)
     for i, ref in enumerate(rec["spikes"]):
@@ -68,7 +91,7 @@ def test_matches_neuron_fixture(rec):
         vref = np.array(rec["v_soma"][i])
         n = min(len(v), len(vref))
         assert n >= len(vref) - 1
-        np.testing.assert_allclose(v[:n], vref[:n], atol=1e-6)
+        np.testing.assert_allclose(v[:n], vref[:n], atol=1e-5)
 
 
 def test_exact_rates_close_to_tables():

@@ -53,6 +53,30 @@ CASES = [
      "iclamp": [{"cell": 0, "loc": ["soma", 0.5], "delay": 5.0 + 25.0 * k, "dur": 1.0,
                  "amp": 0.5} for k in range(5)],
      "netcon": {"pre": 0, "post": 1, "delay": 2.0, "weight": 0.04, "threshold": 10.0}},
+    # a branched cell from 3-D points (tapered sections; children at x = 0, 0.5 and 1 of
+    # the soma and at a dendrite's end; the sections of tests/data/branched_cell.swc as
+    # vbrain reads them), hh everywhere; spikes detected at the soma and the axon's end
+    {"name": "branched_3d_hh", "tstop": 60.0, "Ra": 100.0,
+     "detect": [["soma", 0.5], ["axon[0]", 1.0]],
+     "iclamp": [{"loc": ["soma", 0.5], "delay": 2.0 + 15.0 * k, "dur": 1.0, "amp": 1.5}
+                for k in range(4)],
+     "sections": [
+         {"name": "soma", "parent": None, "parent_x": 1.0, "nseg": 1,
+          "points": [[0.0, -8.0, 0.0, 16.0], [0.0, 0.0, 0.0, 16.0], [0.0, 8.0, 0.0, 16.0]]},
+         {"name": "dend[0]", "parent": 0, "parent_x": 0.0, "nseg": 5,
+          "points": [[0.0, -8.0, 0.0, 3.0], [0.0, -10.0, 0.0, 3.0], [0.0, -40.0, 0.0, 2.4]]},
+         {"name": "axon[0]", "parent": 0, "parent_x": 0.5, "nseg": 9,
+          "points": [[0.0, 0.0, 0.0, 1.0], [8.0, 0.0, 0.0, 1.0], [60.0, 0.0, 0.0, 1.0],
+                     [200.0, 0.0, 0.0, 0.8]]},
+         {"name": "apic[0]", "parent": 0, "parent_x": 1.0, "nseg": 5,
+          "points": [[0.0, 8.0, 0.0, 4.0], [0.0, 10.0, 0.0, 4.0], [0.0, 60.0, 0.0, 3.2],
+                     [0.0, 120.0, 5.0, 2.4]]},
+         {"name": "dend[1]", "parent": 1, "parent_x": 1.0, "nseg": 3,
+          "points": [[0.0, -40.0, 0.0, 2.0], [10.0, -70.0, 0.0, 2.0], [20.0, -100.0, 0.0, 1.6]]},
+         {"name": "dend[2]", "parent": 1, "parent_x": 1.0, "nseg": 3,
+          "points": [[0.0, -40.0, 0.0, 2.0], [-10.0, -70.0, 0.0, 2.0],
+                     [-25.0, -110.0, 0.0, 1.4]]},
+     ]},
 ]
 
 
@@ -90,7 +114,47 @@ def make_cell(i: int, dend_hh: bool, dend_nseg: int):
     return {"soma": soma, "dend": dend}
 
 
+def run_branched(case: dict) -> dict:
+    """A cell from 3-D points (pt3dadd), hh everywhere, current pulses at the soma."""
+    h.dt = DT
+    h.celsius = 6.3
+    secs = []
+    for spec in case["sections"]:
+        sec = h.Section(name=spec["name"])
+        h.pt3dclear(sec=sec)
+        for x, y, z, d in spec["points"]:
+            h.pt3dadd(x, y, z, d, sec=sec)
+        sec.nseg = spec["nseg"]
+        sec.Ra = case["Ra"]
+        sec.cm = 1.0
+        sec.insert("hh")
+        if spec["parent"] is not None:
+            sec.connect(secs[spec["parent"]](spec["parent_x"]), 0)
+        secs.append(sec)
+    by_name = {s["name"]: sec for s, sec in zip(case["sections"], secs)}
+    keep = []
+    for ic in case["iclamp"]:
+        stim = h.IClamp(by_name[ic["loc"][0]](ic["loc"][1]))
+        stim.delay, stim.dur, stim.amp = ic["delay"], ic["dur"], ic["amp"]
+        keep.append(stim)
+    rec_t, vs = [], []
+    for name, x in case["detect"]:
+        t = h.Vector()
+        nc = h.NetCon(by_name[name](x)._ref_v, None, sec=by_name[name])
+        nc.threshold = 10.0
+        nc.record(t)
+        keep.append(nc)
+        rec_t.append(t)
+        vs.append(h.Vector().record(by_name[name](x)._ref_v))
+    h.finitialize(-65.0)
+    h.continuerun(case["tstop"])
+    return {"spikes": [list(np.asarray(t)) for t in rec_t],
+            "v_soma": [list(np.round(np.asarray(v)[::4], 9)) for v in vs]}
+
+
 def run_case(case: dict) -> dict:
+    if "sections" in case:
+        return run_branched(case)
     h.dt = DT
     h.celsius = 6.3
     n = case.get("n_cells", 1)

@@ -301,3 +301,49 @@ def test_from_raw_bids_data_to_a_fitted_model(tmp_path):
     assert record["fit"]["best"]["coupling__a"] == a
     assert any(r["path"].endswith("sub-01_task-rest_bold.nii.gz") for r in record["inputs"])
     assert set(record["seconds"]) == {"subject data", "fit", "simulation", "outputs"}
+
+
+INSET = {"region": "rA1", "dt": 0.01, "populations": [{"name": "qif", "model": "qif", "n": 200}]}
+
+
+@pytest.mark.parametrize("patch, path, message", [
+    ({"populations": [{"name": "qif", "model": "qiff", "n": 10}]}, "insets[0].populations[0].model",
+     "Did you mean 'qif'"),
+    ({"populations": [{"name": "qif", "model": "qif", "size": 10}]},
+     "insets[0].populations[0].size", "Allowed: ['name', 'model', 'n'"),
+    ({"outputs": [{"kind": "SpikeToRate", "populations": "qif", "variable": "r"}]},
+     "insets[0].outputs[0].kind", "Did you mean 'SpikesToRate'"),
+    ({"dt": 0.0}, "insets[0].dt", "must be > 0"),
+    ({"region": None}, "insets[0].region", "needed"),
+])
+def test_invalid_insets_name_the_key(tmp_path, patch, path, message):
+    inset = {k: v for k, v in {**INSET, **patch}.items() if v is not None}
+    cfg = small(tmp_path, model={"name": "MontbrioPazoRoxin"})
+    cfg["insets"] = [inset]
+    with pytest.raises(ExperimentError) as info:
+        load_experiment(cfg, base_dir=tmp_path)
+    assert any(p == path and message in m for p, m in info.value.problems), info.value.problems
+
+
+def test_inset_replaces_a_region_and_its_raster_is_reported(tmp_path):
+    from vbrain.report import write_run_report
+
+    cfg = small(tmp_path, model={"name": "MontbrioPazoRoxin"},
+                integration={"duration": 50.0, "dt": 0.01, "noise": 0.0})
+    cfg["coupling"] = {"name": "Linear", "parameters": {"a": 0.1}}
+    cfg["insets"] = [INSET]
+    rec = run_experiment(load_experiment(cfg, base_dir=tmp_path), progress=False)
+    res = rec.result
+    spikes = res["inset_rA1_spikes"]
+    assert spikes.sizes["time"] > 100  # 200 QIF neurons spiking for 50 ms
+    rate = res["inset_rA1_rate"].sel(population="qif").values
+    assert np.all(rate >= 0) and rate.mean() > 1.0  # Hz
+    # the region's r (kHz) is the inset's rate: the monitor sees the inset, not the mean field
+    r = res.tavg.sel(variable="r", region="rA1").values
+    assert np.corrcoef(r[5:], rate[5:len(r)])[0, 1] > 0.5
+    text = write_run_report(res, tmp_path / "r.html").read_text()
+    assert "<h2 id='insets'>Insets</h2>" in text and "Inset raster: rA1" in text
+    bad = {**cfg, "insets": [{**INSET, "region": "rAA1"}],
+           "outputs": {"folder": str(tmp_path / "bad"), "files": ["netcdf"]}}
+    with pytest.raises(ExperimentError, match=r"insets\[0\].region: no region 'rAA1'.*'rA1'"):
+        run_experiment(load_experiment(bad, base_dir=tmp_path), progress=False)

@@ -14,6 +14,8 @@ when the run has what it shows:
 - **Connectome**: the strongest connections on nilearn's glass brain, the
   weight matrix and the tract lengths;
 - **Stimuli**: each stimulus' time course and the regions it reaches;
+- **Insets**: spike rasters and population rates of regions replaced by
+  spiking networks;
 - **BOLD**: region time courses and axial slices of the simulated BOLD
   (through the atlas, on the MNI152 template);
 - **EEG/MEG**: sensor traces and scalp topographies (MNE) of the band powers;
@@ -26,6 +28,7 @@ note in the page (and a log warning).
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -399,6 +402,45 @@ def _targets_text(stim: Any, connectome: Any, labels: Sequence[str], short: bool
     return ", ".join(shown) + (f" +{len(order) - 6} more" if len(order) > 6 else "")
 
 
+def _insets_section(page: _Page, res: Any) -> None:
+    """Spike rasters and population rates of the regions replaced by spiking insets."""
+    rasters = [n for n in res.data if n.startswith("inset_") and "_spikes" in n]
+    if not rasters:
+        return
+    page.section("Insets", f"{len(rasters)} region(s) replaced by spiking networks: spike "
+                           "rasters (one row per neuron, populations stacked) and population "
+                           "rates.")
+    for name in rasters:
+        da = res[name]
+        base = name.split("_spikes")[0]
+        pops = json.loads(da.attrs.get("populations", "[]"))
+        rate = res[base + "_rate"] if base + "_rate" in res else None
+
+        def draw(fig: Any, da=da, pops=pops, rate=rate, base=base) -> None:
+            a1, a2 = fig.subplots(1, 2, width_ratios=[1.6, 1])
+            t = np.asarray(da["time"].values, dtype=np.float64)
+            table = np.asarray(da.values)
+            neuron, pop = (table[:, 0], table[:, 1]) if table.size else (np.empty(0),) * 2
+            offset = np.zeros(len(pops) + 1)
+            for q in range(len(pops)):
+                sel = pop == q
+                offset[q + 1] = offset[q] + (neuron[sel].max() + 1 if sel.any() else 0)
+                a1.scatter(t[sel], neuron[sel] + offset[q], s=0.5, color=f"C{q}",
+                           label=pops[q], rasterized=True)
+            a1.set(xlabel="time (ms)", ylabel="neuron (populations stacked)",
+                   title=f"{base[6:]}: {len(t)} spikes")
+            if pops:
+                a1.legend(markerscale=10, fontsize=8, loc="upper right")
+            if rate is not None and rate.sizes["time"] > 0:
+                for q, p in enumerate(rate["population"].values):
+                    a2.plot(rate["time"].values, np.asarray(rate.sel(population=p).values),
+                            lw=0.8, color=f"C{q}", label=str(p))
+                a2.legend(fontsize=8)
+            a2.set(xlabel="time (ms)", ylabel="population rate (Hz)", title="rates")
+
+        page.figure(draw, 12, 3.6, f"Inset raster: {base[6:]}")
+
+
 def _fit_section(page: _Page, fit: Any) -> None:
     page.section("Fit", "Fitted parameter values and goodness of fit (the full fit report is "
                         "in the fit/ folder).")
@@ -468,6 +510,7 @@ def write_run_report(result: Any, path: str | os.PathLike, *, connectome: Any = 
         _connectome_section(page, connectome, atlas)
     if stimuli:
         _stimuli_section(page, list(stimuli), result, connectome)
+    _insets_section(page, result)
     _bold_section(page, result, atlas)
     _sensor_section(page, result, leadfield)
     if fit is not None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .._check import suggest
 from .schema import _MONITOR_CLASSES, ExperimentError
 from .toml import to_toml
 from .validate import Experiment, _step_params, _stimulus_kinds, _stimulus_module, load_experiment
@@ -253,6 +254,45 @@ def _stimuli(cfg: dict, conn: Any) -> list:
     return out
 
 
+def _insets(cfg: dict, conn: Any) -> dict:
+    """The [[insets]] as {region label: vbrain.cosim.Inset} around point-neuron Networks."""
+    if not cfg["insets"]:
+        return {}
+    from ..cosim import Inset
+    from ..spiking import Network
+    from .validate import _bridges
+
+    bridges, out = _bridges(), {}
+    labels = list(conn.labels)
+    for i, spec in enumerate(cfg["insets"]):
+        path = f"insets[{i}]"
+        if spec["region"] not in labels:
+            raise ExperimentError("experiment", [(f"{path}.region", (
+                f"no region {spec['region']!r} in the connectome."
+                f"{suggest(spec['region'], labels)}"))])
+        try:
+            net = Network(dt=spec["dt"], seed=spec["seed"])
+            for pop in spec["populations"]:
+                pop = dict(pop)
+                net.add_population(pop.pop("name"), pop.pop("model"), pop.pop("n"), **pop)
+            for c in spec["connections"]:
+                c = dict(c)
+                net.connect(c.pop("source"), c.pop("target"), **c)
+            for p in spec["poisson"]:
+                p = dict(p)
+                net.add_poisson(p.pop("target"), p.pop("rate"), **p)
+            made = {}
+            for group in ("inputs", "outputs"):
+                made[group] = [bridges[group][b["kind"]](**{k: v for k, v in b.items()
+                                                            if k != "kind"})
+                               for b in spec[group]] or None
+        except (ValueError, TypeError) as err:
+            raise ExperimentError("experiment", [(path, str(err))]) from None
+        out[spec["region"]] = Inset(net, made["inputs"], made["outputs"],
+                                    record_every=spec["record_every"])
+    return out
+
+
 def _simulation(cfg: dict, conn: Any, monitors: list, stimuli: list) -> Any:
     import vbrain as vb
 
@@ -272,6 +312,9 @@ def _simulation(cfg: dict, conn: Any, monitors: list, stimuli: list) -> Any:
     nsig = np.asarray(integ["noise"], dtype=np.float64)
     noise = vb.noise.Additive(nsig) if np.any(nsig > 0) else None
     kw = {"stimuli": stimuli} if stimuli else {}
+    insets = _insets(cfg, conn)
+    if insets:
+        kw["insets"] = insets
     return vb.Simulation(conn, model, coupling, speed=integ["speed"], dt=integ["dt"],
                          integrator=integ["integrator"], noise=noise, seed=integ["seed"],
                          monitors=monitors, **kw)

@@ -180,9 +180,7 @@ def _validate(raw: Mapping[str, Any], base: Path, where: str) -> dict:
 
     cfg["monitors"] = _validate_monitors(raw.get("monitors"), model_cls, problems)
     cfg["stimuli"] = _validate_stimuli(raw.get("stimuli"), model_cls, base, problems)
-    if raw.get("insets"):
-        problems.append(("insets", ("spiking insets are not available in this version of vbrain "
-                                   "(vbrain.cosim is missing); remove the [[insets]] tables.")))
+    cfg["insets"] = _validate_insets(raw.get("insets"), problems)
     _validate_subject(cfg, base, problems)
     if "pipeline" in cfg:
         _validate_pipeline(cfg, base, problems)
@@ -333,6 +331,95 @@ def _validate_stimuli(stimuli: Any, model_cls: Any, base: Path, problems: list) 
     return out
 
 
+#: keys of an [[insets]] table besides its lists
+INSET_KEYS = {"region": Key("str", None, "label of the region the inset replaces"),
+              "dt": Key("float", 0.1, "the inset's step, ms (must divide integration.dt)", 0.0,
+                        low_open=True),
+              "seed": Key("int", 1, "seed of the inset's connectivity and Poisson inputs", low=0),
+              "record_every": Key("float", 1.0, "sampling period of the saved rates and LFP, ms",
+                                  0.0, low_open=True)}
+#: lists of an [[insets]] table: the Network method (or bridge group) each entry calls
+INSET_LISTS = {"populations": "add_population", "connections": "connect",
+               "poisson": "add_poisson", "inputs": "bridge", "outputs": "bridge"}
+
+
+def _inset_calls() -> dict[str, Any]:
+    from ..spiking import Network
+
+    return {k: getattr(Network, m) for k, m in INSET_LISTS.items() if m != "bridge"}
+
+
+def _bridges() -> dict[str, dict[str, Any]]:
+    from .. import bridges
+
+    return {"inputs": {n: getattr(bridges, n) for n in ("RateToPoisson", "RateToCurrent")},
+            "outputs": {n: getattr(bridges, n) for n in ("SpikesToRate", "SpikesToSynaptic",
+                                                         "MeanPotential")}}
+
+
+def _validate_insets(insets: Any, problems: list) -> list[dict]:
+    """[[insets]]: a point-neuron Network per region, with its bridges; names checked here."""
+    if not insets:
+        return []
+    if not isinstance(insets, list) or not all(isinstance(i, Mapping) for i in insets):
+        problems.append(("insets", "must be an array of tables ([[insets]])."))
+        return []
+    from ..spiking import MODELS
+
+    calls, bridges = _inset_calls(), _bridges()
+    out, regions = [], []
+    for i, inset in enumerate(insets):
+        path = f"insets[{i}]"
+        scalars = {k: v for k, v in inset.items() if k not in INSET_LISTS}
+        entry = _check_table(path, scalars, INSET_KEYS, problems)
+        if "region" not in entry:
+            problems.append((f"{path}.region", "needed: the label of the region to replace."))
+        regions.append(entry.get("region"))
+        for group in INSET_LISTS:
+            items = inset.get(group, [])
+            if not isinstance(items, list) or not all(isinstance(x, Mapping) for x in items):
+                problems.append((f"{path}.{group}",
+                                 f"must be an array of tables ([[insets.{group}]])."))
+                entry[group] = []
+                continue
+            for j, item in enumerate(items):
+                where = f"{path}.{group}[{j}]"
+                args = dict(item)
+                if group in bridges:
+                    kind = args.pop("kind", None)
+                    if kind not in bridges[group]:
+                        hint = suggest(kind, bridges[group]) if isinstance(kind, str) else ""
+                        problems.append((f"{where}.kind",
+                                         (f"{kind!r} is not an {group[:-1]} bridge.{hint} "
+                                         f"Allowed: {list(bridges[group])}.")))
+                        continue
+                    func = bridges[group][kind]
+                else:
+                    func = calls[group]
+                names, required = _class_kwargs(func)
+                names = [n for n in names if n != "self"]
+                for k in args:
+                    if k not in names:
+                        problems.append((f"{where}.{k}",
+                                         f"unknown argument.{suggest(k, names)} Allowed: {names}."))
+                for k in required:
+                    if k != "self" and k not in args:
+                        problems.append((f"{where}.{k}", "needed."))
+                model = args.get("model")
+                if group == "populations" and isinstance(model, str) and model not in MODELS:
+                    problems.append((f"{where}.model",
+                                     (f"unknown neuron model {model!r}.{suggest(model, MODELS)} "
+                                     f"Allowed: {sorted(MODELS)}.")))
+            entry[group] = [dict(x) for x in items]
+        if not entry["populations"]:
+            problems.append((f"{path}.populations",
+                             "needed: at least one [[insets.populations]] (name, model, n)."))
+        out.append(entry)
+    for r in sorted({r for r in regions if r is not None and regions.count(r) > 1}):
+        problems.append(("insets", f"region {r!r} has two insets; keep one."))
+    return out
+
+
 def _resolve(path: str, base: Path) -> Path:
     p = Path(os.path.expanduser(path))
     return p if p.is_absolute() else (base / p).resolve()
@@ -456,13 +543,13 @@ def _validate_fit(cfg: dict, model_cls: Any, coupling_cls: Any, base: Path,
     if model_cls is not None:
         names = model_cls.state_names()
         if var is not None and var not in names:
-            problems.append(("fit.variable", f"{model_cls.__name__} has no state variable "
+            problems.append(("fit.variable", (f"{model_cls.__name__} has no state variable "
                                              f"{var!r}.{suggest(var, names)} Allowed: "
-                                             f"{list(names)}."))
+                                             f"{list(names)}.")))
         elif var is None and kind == "tavg" and len(names) > 1:
-            problems.append(("fit.variable", f"needed with signal {signal!r}: "
+            problems.append(("fit.variable", (f"needed with signal {signal!r}: "
                                              f"{model_cls.__name__} has the state variables "
-                                             f"{list(names)}."))
+                                             f"{list(names)}.")))
     for k, w in (fit.get("weights") or {}).items():
         if k not in ("fc", "fcd", "psd"):
             problems.append((f"fit.weights.{k}", (f"unknown target kind.{suggest(k, ['fc', 'fcd', 'psd'])} "

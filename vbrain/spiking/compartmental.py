@@ -819,12 +819,12 @@ class CellNetwork:
 
 # ----------------------------------------------------------------- compiled loop
 # Compiled time loop of :class:`vbrain.spiking.CellNetwork` (private).
-# 
+#
 # State arrays are flat; population ``p`` holds its ``nn[p]`` nodes x ``nc[p]`` cells at
 # ``st_off[p] + node * nc[p] + cell``, so every per-node phase (channel currents, the
 # Hines elimination, gate updates) is an inner loop over the cells sharing that node,
 # which LLVM vectorises. One step follows NEURON's fixed-step method (``secondorder=0``):
-# 
+#
 # 1. deliver the synaptic events due in this step (queued spikes, external inputs);
 # 2. assemble the backward-Euler node equations for the voltage change from the
 #    membrane currents and conductances at the present state (the staggered gates are

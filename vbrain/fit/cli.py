@@ -79,7 +79,8 @@ def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()
                         "(unit of the variable)^2/ms (default 1e-4)")
     p.add_argument("--dt", type=float, default=0.1, help="integration step, ms")
     p.add_argument("--speed", type=float, default=4.0, help="conduction speed, mm/ms")
-    p.add_argument("--integrator", default="heun", choices=["heun", "euler", "rk4"])
+    p.add_argument("--integrator", default="heun", choices=["heun", "euler", "rk4"],
+                   help="scheme (default heun; rk4 only without noise)")
     p.add_argument("--seed", type=int, default=42, help="seed of every candidate's run")
     p.add_argument("--duration", type=float, default=60_000.0,
                    help="simulated ms per candidate")

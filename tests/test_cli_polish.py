@@ -124,7 +124,7 @@ def test_unexpected_failure_exits_1(tmp_path):
     """No scheduler listens at the address: a runtime failure, not bad input."""
     proc = _cli("run", str(EXAMPLE), "-o", str(tmp_path / "out"), "--scheduler",
                 "tcp://127.0.0.1:9", env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     assert "vbrain: error:" in err and "run with -v for the traceback" in err
     assert "Traceback" not in err

@@ -12,12 +12,14 @@ as in the rest of vbrain: ms, mm, mm/ms, Hz)::
     [integration]    dt (ms), speed (mm/ms), duration (ms), seed, integrator, noise
     [[monitors]]     kind = tavg | subsample | raw | bold | bold_hrf | eeg | meg, + its keys
     [[stimuli]]      waveform = {kind = ...}, pattern = {kind = ...}, variable
+    [[insets]]       region, dt, [[insets.populations]], connections, poisson, inputs, outputs
     [fit]            params = {"coupling.a" = [lo, hi, n]}, method, duration, ...
     [outputs]        folder, files, overwrite
     [dask]           scheduler = "none" | "sync" | "local" | "tcp://host:8786", n_workers
 
 :data:`SCHEMA` holds every key with its type, default, unit and meaning
-(``vbrain run --schema`` prints it). :func:`load_experiment` reads a file and
+(``vbrain run --schema`` prints it; stimuli, insets and pipeline overrides
+are checked against the signatures of the classes and functions they call). :func:`load_experiment` reads a file and
 validates it completely before any work: every problem is reported at once,
 each naming its key path (``model.parameters.a``) and the allowed values.
 :func:`run_experiment` then runs the steps (subject data -> pipeline ->

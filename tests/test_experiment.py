@@ -347,3 +347,26 @@ def test_inset_replaces_a_region_and_its_raster_is_reported(tmp_path):
            "outputs": {"folder": str(tmp_path / "bad"), "files": ["netcdf"]}}
     with pytest.raises(ExperimentError, match=r"insets\[0\].region: no region 'rAA1'.*'rA1'"):
         run_experiment(load_experiment(bad, base_dir=tmp_path), progress=False)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLE.parent.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_example_experiment_is_valid(path):
+    exp = load_experiment(path)
+    assert exp.output_folder.parent == EXAMPLE.parent
+    assert tomllib.loads(exp.to_toml()) == exp.config
+
+
+def test_stimulation_example_runs_in_short_mode(tmp_path):
+    """The thalamic drive shows up in the stimulated regions' state after the onset."""
+    exp = load_experiment(EXAMPLE.parent / "experiment_stimulation.toml", overrides=[
+        "integration.duration=1400", f"outputs.folder={json.dumps(str(tmp_path))}",
+        'outputs.files=["netcdf"]',
+        "monitors=[{kind = 'tavg', period = 1.0, variables = ['y4']}]"])
+    res = run_experiment(exp, progress=False).result
+    y = res.tavg.sel(variable="y4").values  # the stimulated variable, mV
+    t = res.tavg["time"].values
+    labels = list(res.tavg["region"].values)
+    hit = [labels.index("rTCS"), labels.index("lTCS")]
+    before, after = (t > 800) & (t <= 1000), t > 1000
+    jump = np.abs(y[after][:, hit]).max() - np.abs(y[before][:, hit]).max()
+    assert jump > 1.0

@@ -44,7 +44,7 @@ def test_poisson_sampler_moments(lam):
 # -- LIF, exact propagation -------------------------------------------------------------
 def test_lif_delta_first_spike_and_rate_under_constant_current():
     tau, C, I = 10.0, 250.0, 500.0   # ms, pF, pA: R I = 20 mV above E_L
-    E_L, V_th, V_reset, t_ref = -70.0, -55.0, -70.0, 2.0
+    E_L, V_th, t_ref = -70.0, -55.0, 2.0  # V_reset = E_L
     net = _single("iaf_psc_delta", {"I_e": I})
     out = net.run(1000.0)
     RI = tau / C * I
@@ -97,7 +97,7 @@ def test_psp_shapes_exact(model, kernel, tau_syn):
             expected.append(-70.0)
             continue
         T = ti - onset
-        val = quad(lambda s: math.exp(-(T - s) / tau_m) * w * kernel(s, tau_syn) / C, 0, T,
+        val = quad(lambda s, T=T: math.exp(-(T - s) / tau_m) * w * kernel(s, tau_syn) / C, 0, T,
                    epsabs=1e-13, epsrel=1e-12)[0]
         expected.append(-70.0 + val)
     np.testing.assert_allclose(v, expected, atol=1e-9)

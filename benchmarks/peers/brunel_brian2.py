@@ -68,7 +68,7 @@ def main(argv=None):
     n = n_e + n_i
     c_e, c_i = n_e // 10, n_i // 10
     J, g, eta, delay = 0.1, 5.0, 2.0, 1.5
-    tau_m, v_th, v_reset = 20.0, 20.0, 10.0
+    tau_m, v_th = 20.0, 20.0
     nu_thr = v_th / (J * c_e * tau_m)  # kHz
     nu_ext = eta * nu_thr
 

@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit, uint64
 
 from .rng import PTRS_FROM, count_from_table, fill_table, next_u64, poisson_ptrs
 
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 # --------------------------------------------------------------------------------------
@@ -50,8 +49,7 @@ def _iaf_psc_delta(lo, hi, S, refr, P, bias, ring, slot, N, Icur, spk, nspk):
         V = S[0, i]
         if refr[i] == 0:
             V = e_l + (V - e_l) * p22 + (bias[i] + Icur[i]) * p20 + ex + inh
-            if V < v_min:
-                V = v_min
+            V = max(V, v_min)
         else:
             refr[i] -= 1
         if V >= v_th:
@@ -259,8 +257,7 @@ def _izhikevich(lo, hi, S, refr, P, bias, ring, slot, N, Icur, spk, nspk):
         V = v_old + h * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old + bias[i]
                          + Icur[i]) + ex + inh
         U = u_old + h * a * (b * v_old - u_old)
-        if V < v_min:
-            V = v_min
+        V = max(V, v_min)
         if V >= v_th:
             V = c
             U += d
@@ -341,8 +338,7 @@ def _qif(lo, hi, S, refr, P, bias, ring, slot, N, Icur, spk, nspk):
                 th -= d
                 rem -= d
                 V = v_r
-                if th <= 0.0:
-                    th = 0.0
+                th = max(0.0, th)
                 continue
             if c > 1e-12 and V < v_p:  # the common case, with two transcendental calls
                 sc = math.sqrt(c)

@@ -200,7 +200,7 @@ class IafPscDelta(NeuronModel):
 
     name = "iaf_psc_delta"
     model_id = 0
-    parameters = {**_LIF_COMMON,
+    parameters: ClassVar[dict[str, Parameter]] = {**_LIF_COMMON,
                   "V_min": Parameter(-_INF, "mV", "lower bound of V_m")}
     weight_unit = "mV"
 
@@ -244,7 +244,7 @@ class IafPscExp(NeuronModel):
 
     name = "iaf_psc_exp"
     model_id = 1
-    parameters = {**_LIF_COMMON, **_PSC_SYN}
+    parameters: ClassVar[dict[str, Parameter]] = {**_LIF_COMMON, **_PSC_SYN}
     state = ("V_m", "I_syn_ex", "I_syn_in")
     weight_unit = "pA"
 
@@ -276,7 +276,7 @@ class IafPscAlpha(NeuronModel):
 
     name = "iaf_psc_alpha"
     model_id = 2
-    parameters = {**_LIF_COMMON, **_PSC_SYN}
+    parameters: ClassVar[dict[str, Parameter]] = {**_LIF_COMMON, **_PSC_SYN}
     state = ("V_m", "dI_syn_ex", "I_syn_ex", "dI_syn_in", "I_syn_in")
     weight_unit = "pA"
 
@@ -351,7 +351,7 @@ class IafCondExp(_CondModel):
 
     name = "iaf_cond_exp"
     model_id = 3
-    parameters = dict(_COND_COMMON)
+    parameters: ClassVar[dict[str, Parameter]] = dict(_COND_COMMON)
     state = ("V_m", "g_ex", "g_in")
 
 
@@ -367,7 +367,7 @@ class IafCondAlpha(_CondModel):
 
     name = "iaf_cond_alpha"
     model_id = 4
-    parameters = dict(_COND_COMMON)
+    parameters: ClassVar[dict[str, Parameter]] = dict(_COND_COMMON)
     state = ("V_m", "dg_ex", "g_ex", "dg_in", "g_in")
 
 
@@ -391,7 +391,7 @@ class AeifCondExp(NeuronModel):
 
     name = "aeif_cond_exp"
     model_id = 5
-    parameters = {
+    parameters: ClassVar[dict[str, Parameter]] = {
         "V_m": Parameter(-70.6, "mV", "initial membrane potential"),
         "E_L": Parameter(-70.6, "mV", "leak reversal potential"),
         "C_m": Parameter(281.0, "pF", "membrane capacitance"),
@@ -459,7 +459,7 @@ class Izhikevich(NeuronModel):
 
     name = "izhikevich"
     model_id = 6
-    parameters = {
+    parameters: ClassVar[dict[str, Parameter]] = {
         "V_m": Parameter(-65.0, "mV", "initial membrane potential"),
         "U_m": Parameter(-13.0, "mV/ms", "initial recovery variable"),
         "a": Parameter(0.02, "1/ms", "time scale of the recovery variable"),
@@ -523,7 +523,7 @@ class QIF(NeuronModel):
 
     name = "qif"
     model_id = 7
-    parameters = {
+    parameters: ClassVar[dict[str, Parameter]] = {
         "V_m": Parameter(-2.0, "1", "initial membrane potential"),
         "tau": Parameter(1.0, "ms", "membrane time constant"),
         "eta": Parameter(-5.0, "1", "centre of the excitability distribution"),
@@ -586,7 +586,7 @@ class HHPscAlpha(NeuronModel):
 
     name = "hh_psc_alpha"
     model_id = 8
-    parameters = {
+    parameters: ClassVar[dict[str, Parameter]] = {
         "V_m": Parameter(-65.0, "mV", "initial membrane potential"),
         "E_L": Parameter(-54.402, "mV", "leak reversal potential"),
         "C_m": Parameter(100.0, "pF", "membrane capacitance"),

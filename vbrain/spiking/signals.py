@@ -58,7 +58,7 @@ def isi_cv(times: np.ndarray, ids: np.ndarray, *, min_spikes: int = 3) -> float:
     isi = np.diff(t)
     same = i[1:] == i[:-1]
     isi, owner = isi[same], i[1:][same]
-    uniq, start, cnt = np.unique(owner, return_index=True, return_counts=True)
+    _, start, cnt = np.unique(owner, return_index=True, return_counts=True)
     keep = cnt >= max(min_spikes - 1, 2)
     if not np.any(keep):
         return float("nan")

@@ -178,6 +178,11 @@ def test_array_waveform_sample_and_hold():
     np.testing.assert_array_equal(late[22:], 0.0)
     with pytest.raises(ValueError, match=r"covers 0 to 2 ms .*step 20 \(t = 2 ms\).*fill=0.0"):
         ArrayWaveform(samples, dt_values=0.5).values(np.arange(21), dt)
+    ArrayWaveform(samples, dt_values=0.5).check(0.1, n_steps=20)  # covered: no error
+    with pytest.raises(ValueError, match=r"step 20 \(t = 2 ms\) was asked"):  # before a run
+        ArrayWaveform(samples, dt_values=0.5).check(0.1, n_steps=21)
+    with pytest.raises(ValueError, match=r"step 20 \(t = 2 ms\) was asked"):  # inside a sum
+        (Sinusoid(10.0, 1.0) + ArrayWaveform(samples, dt_values=0.5)).check(0.1, n_steps=21)
     with pytest.raises(ValueError, match="dt_values .*finer than the integration step"):
         ArrayWaveform(samples, dt_values=0.05).values(np.arange(3), dt)
     with pytest.raises(ValueError, match=r"1-D array \(n_samples,\)"):
@@ -304,11 +309,11 @@ def test_field_map_averages_each_parcel(conn76, atlas76, tmp_path):
 
 
 def test_field_map_on_another_grid_of_the_same_space_is_resampled(conn76, atlas76):
-    # a linear field, x (mm), on a coarser 3 mm grid covering the atlas: linear resampling is
+    # a linear field, x (mm), on a coarser 4 mm grid covering the atlas: linear resampling is
     # exact, so each parcel's mean is the x of its centre of mass
-    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
     affine[:3, 3] = [-100.0, -136.0, -76.0]
-    shape = (70, 80, 65)
+    shape = (52, 60, 49)
     ijk = np.indices(shape).reshape(3, -1).T
     x = (ijk @ affine[:3, :3].T + affine[:3, 3])[:, 0].reshape(shape)
     w = FieldMap(nib.Nifti1Image(x, affine), atlas76).weights(conn76)

@@ -219,18 +219,34 @@ class Waveform:
         out = np.asarray(self._values(n.ravel(), dt), dtype=np.float64)
         return out.reshape(n.shape)
 
-    def check(self, dt: float) -> None:
+    def check(self, dt: float, n_steps: int | None = None) -> None:
         """Check that the waveform can be represented on a grid of step ``dt`` ms.
+
+        Parameters
+        ----------
+        dt : float
+            Integration step, ms.
+        n_steps : int, optional
+            Length of the run in steps: also check that the waveform is
+            defined over steps ``0 .. n_steps - 1`` (an :class:`ArrayWaveform`
+            without ``fill`` must cover them), so a run fails before it starts.
 
         Raises
         ------
         ValueError
             A pulse narrower than ``dt`` or not a whole number of steps,
             a frequency above the Nyquist frequency ``1000 / (2 dt)`` Hz,
-            overlapping pulses, user samples coarser than... (each subclass
-            names what is wrong and how to fix it).
+            overlapping pulses, user samples finer than ``dt`` or shorter
+            than the run (each error names what is wrong and how to fix it).
         """
-        self._check(_check_dt(dt))
+        dt = _check_dt(dt)
+        self._check(dt)
+        if n_steps is not None:
+            if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) \
+                    or n_steps < 0:
+                raise TypeError(f"n_steps must be a non-negative int, but got {n_steps!r}.")
+            if n_steps:
+                self._values(np.array([n_steps - 1], dtype=np.int64), dt)
 
     def _check(self, dt: float) -> None:  # pragma: no cover - overridden
         pass

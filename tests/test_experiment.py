@@ -162,20 +162,20 @@ def test_example_runs_end_to_end_in_short_mode_and_reruns_identically(tmp_path):
 
     out = tmp_path / "run"
     exp = load_experiment(EXAMPLE, overrides=[
-        "integration.duration=3000", f"outputs.folder={json.dumps(str(out))}",
+        "integration.duration=2000", f"outputs.folder={json.dumps(str(out))}",
         'outputs.files=["netcdf", "bold_nifti", "eeg_fif"]'])
     rec = run_experiment(exp, progress=False)
     assert rec.status == "complete"
     res = vb.Result.load(out / "simulation.nc")
     assert set(res.keys()) == {"tavg", "bold", "eeg"}
-    assert res.tavg.sizes == {"time": 1500, "variable": 2, "region": 76}
-    assert res.bold.sizes["time"] == 3
+    assert res.tavg.sizes == {"time": 1000, "variable": 2, "region": 76}
+    assert res.bold.sizes["time"] == 2
     # the connectome was normalised as the file says: strongest weight 1
     assert res.attrs["connectome_sha256"] == \
         vb.Connectome.load("atlases:default").normalized("max").checksum()
     assert json.loads(res.attrs["model_params"])["a"] == -0.5
     img = nib.load(out / "simulation_bold.nii.gz")
-    assert img.shape[3] == 3 and img.header.get_zooms()[3] == pytest.approx(1.0)
+    assert img.shape[3] == 2 and img.header.get_zooms()[3] == pytest.approx(1.0)
     raw = mne.io.read_raw_fif(out / "simulation_eeg.fif", verbose=False)
     assert raw.info["sfreq"] == pytest.approx(250.0)
     # the record: resolved experiment + checksums of inputs and outputs

@@ -458,7 +458,7 @@ class Simulation:
         if self.stimuli:
             from .sim.drive import StimulusDrive
 
-            drive = StimulusDrive(self.stimuli, model, conn, nb, self.dt)
+            drive = StimulusDrive(self.stimuli, model, conn, nb, self.dt, n_total)
             drive.check_monitors([mon.name for mon in self.monitors])
         kernel, fill, rewrite_history = make_kernel(
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],

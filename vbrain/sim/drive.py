@@ -31,9 +31,12 @@ class StimulusDrive:
     n_batch : int
     dt : float
         Integration step, ms.
+    n_steps : int, optional
+        Length of the run in steps (waveforms must cover it: checked up front).
     """
 
-    def __init__(self, stimuli, model, connectome, n_batch: int, dt: float) -> None:
+    def __init__(self, stimuli, model, connectome, n_batch: int, dt: float,
+                 n_steps: int | None = None) -> None:
         from ..stimulus import ClosedLoop, InsetNeurons, Stimulus
 
         self.dt = dt
@@ -45,19 +48,17 @@ class StimulusDrive:
             validate_type(f"stimuli[{i}]", stim, Stimulus)
             inset = isinstance(stim.pattern, InsetNeurons)
             if not inset:  # inset currents are checked against the inset's own step
-                stim.waveform.check(dt)
+                stim.waveform.check(dt, n_steps)
             weights = np.asarray(stim.weights(connectome), dtype=np.float64)
             part = {"waveform": stim.waveform, "var": stim.variable_index(model),
                     "weights": weights, "loop": loop, "index": i,
                     "inset": stim.pattern if inset else None}
             if loop is not None:
-                steps = int(round(loop.interval / dt))
-                if steps < 1:
-                    raise ValueError(f"stimuli[{i}]: closed-loop interval {loop.interval} ms is "
-                                     f"shorter than one step (dt = {dt} ms).")
+                steps = loop.interval_steps(dt)  # a whole number of steps, or an error
+                loop.reset()
+                # one copy per batch member: controllers keep their own history
                 part.update(every=steps, gain=np.zeros((len(weights), n_batch)),
-                            controllers=[copy.deepcopy(loop.controller) for _ in range(n_batch)],
-                            pending=[])
+                            members=[copy.deepcopy(loop) for _ in range(n_batch)], pending=[])
             self.parts.append(part)
 
     @property
@@ -117,13 +118,6 @@ class StimulusDrive:
                 samples = np.concatenate([q[1] for q in pending])
             else:
                 times, samples = np.empty(0), None
-            for b, controller in enumerate(p["controllers"]):
+            for b, loop in enumerate(p["members"]):
                 member = None if samples is None else samples[..., b]
-                gain = np.asarray(controller(t, times, member), dtype=np.float64)
-                if gain.ndim > 1 or (gain.ndim == 1 and gain.shape[0] != p["gain"].shape[0]) \
-                        or not np.all(np.isfinite(gain)):
-                    raise ValueError(
-                        f"A closed-loop controller must return a finite float or an array of "
-                        f"{p['gain'].shape[0]} region gains; at t = {t:g} ms it returned "
-                        f"shape {gain.shape}.")
-                p["gain"][:, b] = gain
+                p["gain"][:, b] = loop.gain(t, times, member, p["gain"].shape[0])

@@ -202,8 +202,19 @@ class ResultWriter:
         self.tmp = self.path.with_name(self.path.name + ".partial")
         if not self.tmp.is_file():
             raise FileNotFoundError(f"Cannot resume: {self.tmp} (the interrupted output) is missing.")
-        self._file = h5netcdf.File(self.tmp, "a")
+        try:
+            self._file = h5netcdf.File(self.tmp, "a")
+        except OSError as err:
+            raise ValueError(f"Cannot resume: {self.tmp} (the interrupted output) is unreadable "
+                             f"({err}); delete it and its checkpoint and start over.") from None
         for name, size in sizes.items():
+            held = self._file[name].dimensions["time"].size
+            if held < int(size):  # growing would fill the gap with NaN and call it complete
+                self._file.close()
+                raise ValueError(
+                    f"Cannot resume: {self.tmp} holds {held} {name!r} samples but its checkpoint "
+                    f"recorded {int(size)} (the process died before they reached the disk); "
+                    "delete the partial file and its checkpoint and start over.")
             self._file[name].resize_dimension("time", int(size))
         self._file.attrs["status"] = "running"
         return self
@@ -214,8 +225,11 @@ class ResultWriter:
                 for name in json.loads(self._file.attrs["monitors"])}
 
     def flush(self) -> None:
-        """Push what was appended to disk."""
+        """Push what was appended to disk (HDF5 data and metadata, then the OS buffers)."""
         self._file.flush()
+        h5 = self._file._h5file  # h5netcdf's flush() leaves the HDF5 file itself unflushed
+        h5.flush()
+        os.fsync(h5.id.get_vfd_handle())
 
     def add(self, name: str, da: xr.DataArray) -> None:
         """Write a whole labelled array (e.g. a spike raster) as one more group."""

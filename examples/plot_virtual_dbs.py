@@ -11,7 +11,7 @@ oscillations. Its delayed reciprocal loop (excitatory STN -> inhibitory GPe
 GPe, the mechanism of Kumar et al. (2011); the rhythm reaches the cortex
 through the motor thalamus (``TM-F_R``). Halfway through the run, 130 Hz deep
 brain stimulation (biphasic 60 us pulses, a current into 30 % of the STN
-neurons) is switched on. The figures show the inset's raster and population
+neurons, as Rubin and Terman 2004 model it) is switched on. The figures show the inset's raster and population
 rates around the onset, beta power in the inset, the thalamus and the
 motor cortex before and during DBS, and the simulated EEG spectrum at C4
 (over the right motor cortex) and C3 (control).
@@ -29,8 +29,11 @@ sizes (STN ~40 Hz, GPe ~22 Hz); the architecture follows Kumar et al. (2011).
 The step is 0.02 ms so that a 60 us phase is three steps.
 
 Region model: Montbrio-Pazo-Roxin (``MontbrioPazoRoxin``, tau = 10 ms:
-rates of ~9 Hz, a rate ``r`` in kHz like the spiking population rate), weak
-noise on ``V`` so that the cortical spectra show what the loop sends.
+rates of ~9 Hz, a rate ``r`` in kHz like the spiking population rate), with
+weak noise on ``V`` (``nsig`` = 2e-6) so that the cortical spectra show what
+the loop sends; with stronger noise the same beta reaches the cortex but
+stands less far above the noise (at ``nsig`` = 1e-5 the beta change at C4
+shrinks from about -5.5 to -1.6 dB in the short run).
 
 Bridges and their scaling:
 
@@ -57,11 +60,18 @@ each region's inputs to sum to one.
 
 EEG: MNE spherical head model, 10-20 montage; cortical regions are dipoles
 along the atlas orientations, subcortical ones (no orientation in tvb96, and
-closed fields) are silent (lead-field scale 0). The EEG signal is ``V``.
+closed fields) are silent (lead-field scale 0). The EEG signal is ``V``, at
+1 nA m per unit (vbrain's default scale): absolute EEG power is arbitrary
+here, its change with DBS is the point.
+
+Results (full run, 16 s, DBS from 8 s; beta = mean PSD over 13-30 Hz): STN
+rate -30 dB, GPe -27 dB, thalamus -31 dB, right M1 -14 dB, left M1 -0.2 dB
+(outside the loop), EEG C4 -5.4 dB and C3 -4.2 dB (volume conduction from
+the right hemisphere). The short run gives the same picture, less precisely.
 
 Run ``python plot_virtual_dbs.py [--short] [--out FOLDER]``; the figures go
-to the current folder (or ``--out``). The full run simulates 16 s (a few
-minutes); ``--short`` (or ``VBRAIN_EXAMPLE_SHORT=1``) 2 s with the small
+to the current folder (or ``--out``). The full run simulates 16 s (about a
+minute on a loaded 2-core machine); ``--short`` (or ``VBRAIN_EXAMPLE_SHORT=1``) 2 s with the small
 inset. ``VBRAIN_EXAMPLE_DURATION`` (ms) sets the duration directly; runs
 shorter than 5 s use the small inset.
 
@@ -122,7 +132,7 @@ CONTROL = "RM-M1_L"      # ... and on the other side (no inset there)
 BETA = (13.0, 30.0)      # Hz
 LOOP_GAIN = 10.0         # efficacy of the pallido-thalamic and thalamo-cortical projections
 K_STR = 110.0            # striatal afferents per GPe neuron
-A = 75.0                 # global coupling: J tau r of the regions' own recurrence is ~1.4
+A = 75.0                 # coupling: network input a r ~ 0.7, half the own J tau r ~ 1.4
 N_STN = 100 if short else 400
 DT, DT_INSET = 0.1, 0.02  # ms; 0.02 ms divides the 60 us pulse phase and the simulation step
 t_on = duration / 2.0     # DBS switched on, ms

@@ -11,10 +11,11 @@ oscillations. Its delayed reciprocal loop (excitatory STN -> inhibitory GPe
 GPe, the mechanism of Kumar et al. (2011); the rhythm reaches the cortex
 through the motor thalamus (``TM-F_R``). Halfway through the run, 130 Hz deep
 brain stimulation (biphasic 60 us pulses, a current into 30 % of the STN
-neurons, as Rubin and Terman 2004 model it) is switched on. The figures show the inset's raster and population
-rates around the onset, beta power in the inset, the thalamus and the
-motor cortex before and during DBS, and the simulated EEG spectrum at C4
-(over the right motor cortex) and C3 (control).
+neurons, as Rubin and Terman 2004 model it) is switched on. The figures
+show the inset's raster and population rates around the onset, beta power
+in the inset, the thalamus and the motor cortex before and during DBS, and
+the simulated EEG spectrum at C4 (over the right motor cortex) and C3
+(control).
 
 The pieces
 ----------

@@ -250,7 +250,8 @@ spectra = {key: {state: spectrum(t, x, w) for state, w in windows.items()}
 beta = {key: {state: band_power(*s) for state, s in v.items()} for key, v in spectra.items()}
 print(f"beta power ({BETA[0]:g}-{BETA[1]:g} Hz mean PSD), DBS off -> on:")
 for key, b in beta.items():
-    print(f"  {key:18s} {b['off']:.3e} -> {b['on']:.3e}   ({10 * np.log10(b['on'] / b['off']):+.1f} dB)")
+    db = 10 * np.log10(b["on"] / b["off"])
+    print(f"  {key:18s} {b['off']:.3e} -> {b['on']:.3e}   ({db:+.1f} dB)")
 
 # %%
 # Figure 1: the inset around the DBS onset.

@@ -19,6 +19,12 @@ self-connection is dropped (its recurrence lives inside the inset), and the
 coupling function must not read the target's own state (Linear, Scaling,
 Sigmoidal and SigmoidalJansenRit qualify; Difference and Kuramoto do not).
 
+State variables of an inset region that no output bridge writes keep being
+integrated by the region's neural mass, driven by the written ones: write
+every variable that is coupled or monitored (MPR: ``r`` and ``V``, as the
+default bridges do), or make the leftover dynamics harmless (e.g. ``J = 0``
+for that region).
+
 Inset engines (``vbrain.spiking.Network``, ``vbrain.spiking.CellNetwork``)
 follow one contract: ``dt``, ``populations``, ``add_input(name, target, kind,
 weight=, fraction=)``, ``advance(n_steps, drive) -> {"counts", "v_mean",

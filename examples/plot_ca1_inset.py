@@ -49,7 +49,7 @@ import numpy as np
 from scipy.signal import welch
 
 import vbrain as vb
-from vbrain.bridges import RateToPoisson
+from vbrain.bridges import RateToPoisson, SpikesToSynaptic
 from vbrain.cosim import Inset
 from vbrain.forward import LeadField
 from vbrain.spiking import Cell, CellNetwork, Morphology, Section
@@ -136,20 +136,23 @@ hc, phc = labels.index("rHC"), labels.index("rPHC")
 model = vb.models.ReducedWongWang(w=0.5)
 coupling = vb.coupling.Linear(a=0.01)
 
-# Bridges. rHC's coupling is c = a * w[rHC, rPHC] * S_rPHC. S relates to the rate H of
-# rPHC as S = gamma tau_s H / (1 + gamma tau_s H), about gamma tau_s H for low rates, so
-# H ~ c / (a w gamma tau_s): each of K_TAM afferent entorhinal fibres per pyramidal
-# cell fires at H, and the cell's Poisson input rate is K_TAM * H. A constant baseline
-# stands for the Schaffer collateral input from CA3, which the connectome lacks.
-gamma_tau = model.gamma * model.tau_s  # 0.641e-3 / ms * 100 ms
+# Bridges. rHC's coupling is c = a * w[rHC, rPHC] * S_rPHC. In the model S relates to
+# rPHC's rate H as S = gamma tau_s H / (1 + gamma tau_s H) (gamma per ms per kHz), about
+# gamma tau_s H at low rates, so H ~ c / (a w gamma tau_s): each of K_TAM entorhinal
+# fibres onto a pyramidal cell fires at H, and the cell's Poisson input rate is
+# K_TAM * H (K_FF fibres onto each basket cell: feed-forward inhibition). A constant
+# baseline stands for the Schaffer collateral input from CA3, which the connectome lacks.
+gamma_tau = model.gamma / 1000.0 * model.tau_s  # per Hz: 0.641e-3 / (ms Hz) * 100 ms
 per_unit_c = 1.0 / (coupling.a * conn.weights[hc, phc] * gamma_tau)  # Hz per unit coupling
-K_TAM, K_FF = 50, 25
+K_TAM, K_FF = 20, 5
 inputs = [
-    RateToPoisson("pyr", scale=K_TAM * per_unit_c, baseline=150.0, weight=0.002),
+    RateToPoisson("pyr", scale=K_TAM * per_unit_c, baseline=50.0, weight=0.002),
     RateToPoisson("bc", scale=K_FF * per_unit_c, weight=0.001),
 ]
-# the output is the default: pyramidal rate -> rHC's S through dS/dt = -S/tau_s + (1-S) gamma H
-inset = Inset(ca1, inputs=inputs, record_every=1.0)
+# The pyramidal rate H (Hz) drives rHC's S with the model's equation
+# dS/dt = -S/tau_s + (1 - S) gamma H; the model's gamma is per kHz, the bridge's per Hz.
+outputs = [SpikesToSynaptic("pyr", "S", gamma=gamma_tau / model.tau_s, tau_s=model.tau_s)]
+inset = Inset(ca1, inputs=inputs, outputs=outputs, record_every=1.0)
 theta = Stimulus(Sinusoid(frequency=8.0, amplitude=0.03), InsetNeurons("rHC", "bc"))  # nA
 
 leadfield = LeadField.sphere(conn, montage="standard_1020")
@@ -192,9 +195,11 @@ print(f"LFP: std {1e3 * x.std():.2f} uV, spectral peaks: theta {peak(4, 12):.0f}
       f"gamma {peak(25, 100):.0f} Hz")
 
 # %%
-# The figure: inset raster and rates, LFP and its spectrum; EEG and BOLD.
-fig = plt.figure(figsize=(15, 8), constrained_layout=True)
-axes = fig.subplot_mosaic([["raster", "raster", "spec"], ["lfp", "lfp", "spec"],
+# The figure: inset raster, LFP and its spectrum; the exchange with the brain (the
+# entorhinal drive per fibre the bridge delivered, the pyramidal rate it evokes, and
+# rHC's S that rate sets); EEG and BOLD.
+fig = plt.figure(figsize=(15, 9), constrained_layout=True)
+axes = fig.subplot_mosaic([["raster", "raster", "spec"], ["lfp", "lfp", "exchange"],
                            ["eeg", "eeg", "bold"]])
 window = (max(skip, duration - 1000.0), duration)  # the last second
 ax = axes["raster"]
@@ -214,6 +219,17 @@ ax.axvspan(4, 12, color="tab:green", alpha=0.2, label="theta")
 ax.axvspan(25, 100, color="tab:orange", alpha=0.2, label="gamma")
 ax.set(xlabel="frequency (Hz)", ylabel="PSD (uV²/Hz)", title="LFP spectrum")
 ax.legend(fontsize=8)
+ax = axes["exchange"]
+S = res.tavg.sel(variable="S")
+drive = S.sel(region="rPHC") / gamma_tau  # Hz per fibre (delayed by 5 ms in the run)
+pyr_rate = np.convolve(rates.sel(population="pyr"), np.ones(50) / 50, mode="same")  # 50 ms
+ax.plot(S.time / 1000, drive, color="tab:purple", lw=0.8, label="rPHC drive per fibre")
+ax.plot(rates.time / 1000, pyr_rate, color="tab:blue", lw=0.8, label="pyramidal rate (50 ms)")
+ax.set(xlabel="time (s)", ylabel="rate (Hz)", title="brain -> CA1 -> brain")
+twin = ax.twinx()
+twin.plot(S.time / 1000, S.sel(region="rHC"), color="0.4", lw=0.8, label="rHC S")
+twin.set_ylabel("rHC S")
+ax.legend(handles=ax.get_lines() + twin.get_lines(), fontsize=7, loc="lower right")
 ax = axes["eeg"]
 eeg = res.eeg
 channels = ["T8", "P8", "Fz", "O1"]

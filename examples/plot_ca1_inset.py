@@ -31,7 +31,7 @@ model) and Balloon-Windkessel BOLD run inside the simulation loop.
 Run ``python plot_ca1_inset.py [--short] [--out FOLDER]``; the figure goes to
 the current folder (or ``--out``). ``--short`` (or ``VBRAIN_EXAMPLE_SHORT=1``)
 simulates 1 s of a 40 + 10 cell circuit with BOLD sampled every 100 ms, in
-well under a minute; the full run is 20 s of 200 + 50 cells (a few minutes).
+well under a minute; the full run is 20 s of 200 + 50 cells (about a minute).
 ``VBRAIN_EXAMPLE_DURATION`` (ms) sets the duration; below 5 s it also selects
 the small circuit.
 """
@@ -96,7 +96,9 @@ def pyramidal_cell() -> Cell:
 
 
 def basket_cell() -> Cell:
-    """A single 25 um compartment with hh: fast, graded firing over a wide input range."""
+    """A single 25 um compartment with hh (NEURON's squid kinetics at 6.3 degC, a stand-in
+    for a fast-spiking cell): its rate grows gradually from ~5 to ~80 Hz as a Poisson
+    input of 1 nS events rises from 50 Hz to 3 kHz, without depolarisation block."""
     cell = Cell(Morphology([Section("soma", np.array([[0, 0, -12.5, 25.0],
                                                       [0, 0, 12.5, 25.0]]), swc_type=1)]))
     cell.insert("hh", "soma")
@@ -109,11 +111,14 @@ def basket_cell() -> Cell:
 # The circuit: somata scattered over a 300 x 300 um patch of stratum pyramidale
 # (basket cells at its border with oriens); connection probabilities scale with
 # the population sizes so each cell gets the same number of inputs in both modes.
-# Weights are peak conductances, uS.
+# Weights are peak conductances, uS, chosen so that the pyramidal cells fire sparsely
+# (~4 Hz) and the basket cells, excited by ~20 pyramidal cells each, fire in gamma
+# volleys (~35 Hz per cell) that silence the pyramids for about one GABA_A decay.
 rng = np.random.default_rng(0)
 
 
 def layer(n: int, depth: float, spread: float) -> np.ndarray:
+    """Positions (n, 3), um: uniform in the patch, normal in depth (z)."""
     pos = np.zeros((n, 3))
     pos[:, :2] = rng.uniform(-150.0, 150.0, size=(n, 2))
     pos[:, 2] = rng.normal(depth, spread, size=n)
@@ -153,7 +158,9 @@ inputs = [
 # dS/dt = -S/tau_s + (1 - S) gamma H; the model's gamma is per kHz, the bridge's per Hz.
 outputs = [SpikesToSynaptic("pyr", "S", gamma=gamma_tau / model.tau_s, tau_s=model.tau_s)]
 inset = Inset(ca1, inputs=inputs, outputs=outputs, record_every=1.0)
-theta = Stimulus(Sinusoid(frequency=8.0, amplitude=0.03), InsetNeurons("rHC", "bc"))  # nA
+# Septal theta: 8 Hz, +-0.03 nA into every basket cell (1.5 uA/cm2 on its 1960 um2,
+# a fraction of its rheobase: it modulates their firing, it does not drive it alone).
+theta = Stimulus(Sinusoid(frequency=8.0, amplitude=0.03), InsetNeurons("rHC", "bc"))
 
 leadfield = LeadField.sphere(conn, montage="standard_1020")
 tr = 100.0 if small else 500.0  # BOLD sampling period, ms
@@ -233,12 +240,12 @@ ax.legend(handles=ax.get_lines() + twin.get_lines(), fontsize=7, loc="lower righ
 ax = axes["eeg"]
 eeg = res.eeg
 channels = ["T8", "P8", "Fz", "O1"]
-t_eeg = eeg.time.values
+t_eeg = eeg.time.values / 1000.0  # s
 for k, ch in enumerate(channels):
     trace = eeg.sel(sensor=ch).values.ravel()
     trace = trace - trace.mean()
     ax.plot(t_eeg, trace / (np.abs(trace).max() + 1e-30) + 2.2 * k, lw=0.7)
-ax.set(yticks=2.2 * np.arange(len(channels)), yticklabels=channels, xlabel="time (ms)",
+ax.set(yticks=2.2 * np.arange(len(channels)), yticklabels=channels, xlabel="time (s)",
        title="simulated EEG (each channel scaled to its peak)")
 ax = axes["bold"]
 bold = res.bold.sel(variable="bold")

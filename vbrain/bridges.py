@@ -40,8 +40,10 @@ class _Input(ABC):
 
     kind = ""
 
-    def __init__(self, target: str, *, weight: float, fraction: float, name: str | None) -> None:
+    def __init__(self, target: str, *, weight: float, fraction: float, name: str | None,
+                 compartment: str | None = None) -> None:
         self.target = str(target)
+        self.compartment = compartment
         self.weight = float(weight)
         self.fraction = float(check_range("fraction", fraction, 0.0, 1.0, low_inclusive=False))
         self.name = name or f"network_{self.kind}_{self.target}"
@@ -71,13 +73,18 @@ class RateToPoisson(_Input):
         Fraction of the population receiving the trains (a seeded subset).
     variable : int
         Which coupling variable (index into the model's coupling variables).
+    compartment : str, optional
+        For compartmental insets: the synapse receiving the trains (default the
+        cell's first).
     """
 
     kind = "poisson"
 
     def __init__(self, target: str, *, scale: float, baseline: float = 0.0, weight: float = 1.0,
-                 fraction: float = 1.0, variable: int = 0, name: str | None = None) -> None:
-        super().__init__(target, weight=weight, fraction=fraction, name=name)
+                 fraction: float = 1.0, variable: int = 0, name: str | None = None,
+                 compartment: str | None = None) -> None:
+        super().__init__(target, weight=weight, fraction=fraction, name=name,
+                         compartment=compartment)
         self.scale = float(scale)
         self.baseline = float(check_range("baseline", baseline, 0.0))
         self.variable = int(variable)
@@ -100,13 +107,17 @@ class RateToCurrent(_Input):
         Constant current added.
     fraction : float
         Fraction of the population receiving it.
+    compartment : str, optional
+        For compartmental insets: where the current enters (e.g. ``"dend(0.5)"``).
     """
 
     kind = "current"
 
     def __init__(self, target: str, *, gains: Sequence[float] | None = None, offset: float = 0.0,
-                 fraction: float = 1.0, name: str | None = None) -> None:
-        super().__init__(target, weight=1.0, fraction=fraction, name=name)
+                 fraction: float = 1.0, name: str | None = None,
+                 compartment: str | None = None) -> None:
+        super().__init__(target, weight=1.0, fraction=fraction, name=name,
+                         compartment=compartment)
         self.gains = None if gains is None else np.asarray(gains, dtype=np.float64)
         self.offset = float(offset)
 
@@ -213,8 +224,19 @@ class SpikesToSynaptic(SpikesToRate):
 
     ``dS/dt = -S / tau_s + (1 - S) gamma H``, H the smoothed rate in Hz,
     integrated exactly over each step with H held (S stays within [0, 1]).
-    ``tau_s`` (ms) and ``gamma`` default to the region model's parameters of
-    those names (ReducedWongWang: 100 ms, 0.641 / 1000).
+
+    Parameters
+    ----------
+    populations, variable
+        As :class:`SpikesToRate`.
+    tau_s : float, optional
+        Decay time constant, ms; default the region model's ``tau_s``.
+    gamma : float, optional
+        Kinetic parameter per ms per Hz of H; default the region model's
+        ``gamma``, which in TVB's ReducedWongWang family is per kHz (H in kHz),
+        divided by 1000 (0.641 / 1000).
+    smoothing, width
+        As :class:`SpikesToRate`.
     """
 
     def __init__(self, populations: str | Sequence[str], variable: str = "S", *,
@@ -226,7 +248,9 @@ class SpikesToSynaptic(SpikesToRate):
     def setup(self, model, params, sizes, dt) -> None:
         super().setup(model, params, sizes, dt)
         self._tau = self.tau_s if self.tau_s is not None else params.get("tau_s")
-        self._gamma = self.gamma if self.gamma is not None else params.get("gamma")
+        self._gamma = self.gamma
+        if self._gamma is None and "gamma" in params:
+            self._gamma = params["gamma"] / 1000.0  # the model's H is in kHz, ours in Hz
         if self._tau is None or self._gamma is None:
             raise ValueError(f"SpikesToSynaptic needs tau_s and gamma: {type(model).__name__} "
                              "has no parameters of those names, so pass them.")

@@ -124,7 +124,9 @@ class _Member:
                 raise ValueError(f"Bridge into population {b.target!r}: the inset has "
                                  f"{sorted(sizes)}.{suggest(b.target, sizes)}")
             b.setup(model, params)
-            engine.add_input(b.name, b.target, b.kind, weight=b.weight, fraction=b.fraction)
+            where = {} if b.compartment is None else {"compartment": b.compartment}
+            engine.add_input(b.name, b.target, b.kind, weight=b.weight, fraction=b.fraction,
+                             **where)
         for o in self.outputs:
             o.setup(model, params, sizes, dt)
             if isinstance(o, SpikesToSynaptic):

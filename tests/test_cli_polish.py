@@ -115,6 +115,9 @@ def test_diverged_run_exits_3_and_keeps_the_record(tmp_path, capsys):
 
 
 def _cli(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    # run from tests/: with the repository as working directory, `python -m` would import the
+    # source tree instead of the installed package (which carries vbrain.atlases)
+    kw.setdefault("cwd", Path(__file__).parent)
     return subprocess.Popen([sys.executable, "-m", "vbrain.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
                             **kw)

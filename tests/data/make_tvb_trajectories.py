@@ -149,7 +149,7 @@ for _scheme in ("euler", "heun", "rk4"):
     CASES[f"g2d_stimulus_{_scheme}"] = dict(
         model="Generic2dOscillator", model_params={},
         coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
-        integrator=_scheme, dt=0.1, duration=100.0, every=1.0, stimulus=_STIM)
+        integrator=_scheme, dt=0.1, duration=100.0, stimulus=_STIM)
 
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}

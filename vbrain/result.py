@@ -171,7 +171,11 @@ class ResultWriter:
         try:
             with h5netcdf.File(self.tmp, "w") as f:
                 for k, v in attrs.items():
-                    f.attrs[k] = _attr_value(v)
+                    try:
+                        f.attrs[k] = _attr_value(v)
+                    except (TypeError, ValueError) as err:
+                        raise ValueError(f"Result attribute {k!r} cannot be stored in NetCDF "
+                                         f"({err}): {v!r}") from None
                 f.attrs["monitors"] = json.dumps(list(templates))
                 f.attrs["status"] = "running"
             for name, da in templates.items():

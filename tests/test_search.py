@@ -109,20 +109,21 @@ def test_per_region_parameter_grid(conn8, fc_target):
     assert best["model__I"].shape == (conn8.n_regions,)
 
 
-def test_noise_is_grouped_into_separate_sweeps(conn8, fc_target, monkeypatch):
+def test_noise_rides_the_batch_axis(conn8, fc_target, monkeypatch):
+    """A noise x coupling grid is one sweep; each score equals that noise's own sweep."""
     sim = g2d_sim(conn8)
     obj = FCDistance(fc_target, monitor="tavg", variable="V", transient=200.0)
     calls = []
     original = vb.Simulation.sweep
 
     def spy(self, duration, **kw):
-        calls.append((float(self.noise.nsig), len(kw["coupling__a"])))
+        calls.append(sorted(kw))
         return original(self, duration, **kw)
 
     monkeypatch.setattr(vb.Simulation, "sweep", spy)
     scores = grid_search(sim, 1500.0, obj, noise__nsig=[5e-4, 2e-3], coupling__a=[0.1, 0.2, 0.3],
                          progress=False)
-    assert sorted(calls) == [(5e-4, 3), (2e-3, 3)]
+    assert len(calls) == 1 and {"coupling__a", "noise__nsig"} <= set(calls[0]), calls
     monkeypatch.setattr(vb.Simulation, "sweep", original)
     other = g2d_sim(conn8, noise=2e-3)
     direct = obj(other.sweep(1500.0, coupling__a=[0.1, 0.2, 0.3], progress=False))
@@ -130,8 +131,23 @@ def test_noise_is_grouped_into_separate_sweeps(conn8, fc_target, monkeypatch):
     assert not np.array_equal(scores.values[0], scores.values[1])
 
 
+def test_speed_is_grouped_into_separate_sweeps(conn8, fc_target, monkeypatch):
+    sim = g2d_sim(conn8)
+    obj = FCDistance(fc_target, monitor="tavg", variable="V", transient=200.0)
+    calls = []
+    original = vb.Simulation.sweep
+
+    def spy(self, duration, **kw):
+        calls.append((float(self.speed), len(kw["coupling__a"])))
+        return original(self, duration, **kw)
+
+    monkeypatch.setattr(vb.Simulation, "sweep", spy)
+    grid_search(sim, 500.0, obj, speed=[3.0, 6.0], coupling__a=[0.1, 0.2, 0.3], progress=False)
+    assert sorted(calls) == [(3.0, 3), (6.0, 3)]
+
+
 def test_plan_chunks_never_mix_groups():
-    pts = {"noise__nsig": np.array([1.0, 2.0, 1.0, 2.0, 1.0]), "coupling__a": np.arange(5.0)}
+    pts = {"speed": np.array([1.0, 2.0, 1.0, 2.0, 1.0]), "coupling__a": np.arange(5.0)}
     chunks = plan_chunks(pts, 2)
     assert [c.tolist() for c in chunks] == [[0, 2], [4], [1, 3]]
 

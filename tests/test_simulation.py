@@ -412,3 +412,31 @@ def test_threads_building_a_fresh_kernel_at_once(conn76, tmp_path, monkeypatch):
     res = sim.sweep(2.0, coupling__a=[0.0, 0.001, 0.002, 0.003], threads=4, progress=False)
     assert res.raw.sizes["batch"] == 4
     assert len(list((tmp_path / "kernels").glob("vbrain_kernel_*.py"))) == 1
+
+
+def test_noise_intensity_sweeps_on_the_batch_axis(conn76):
+    """sweep(noise__nsig=...): each member equals its single run with that Additive noise."""
+    def sim(noise=None):
+        return vb.Simulation(conn76, vb.models.Generic2dOscillator(), vb.coupling.Linear(a=0.01),
+                             noise=noise, seed=5, monitors=[vb.monitors.TemporalAverage(1.0)])
+
+    nsig = [0.0, 1e-4, 1e-3]
+    res = sim().sweep(30.0, noise__nsig=nsig, threads=1, progress=False)
+    for b, v in enumerate(nsig):
+        one = sim(vb.noise.Additive(v)).run(30.0, progress=False)
+        np.testing.assert_array_equal(res.tavg.isel(batch=b).values, one.tavg.values)
+    per_var = np.array([[1e-3, 0.0], [0.0, 1e-3]])
+    res2 = sim(vb.noise.Additive(1.0)).sweep(20.0, noise__nsig=per_var, coupling__a=[0.0, 0.02],
+                                             threads=2, progress=False)
+    one = vb.Simulation(conn76, vb.models.Generic2dOscillator(), vb.coupling.Linear(a=0.02),
+                        noise=vb.noise.Additive([0.0, 1e-3]), seed=5,
+                        monitors=[vb.monitors.TemporalAverage(1.0)]).run(20.0, progress=False)
+    np.testing.assert_array_equal(res2.tavg.isel(batch=1).values, one.tavg.values)
+    with pytest.raises(ValueError, match=r"noise__nsig must have shape \(2,\) or \(2, 2\)"):
+        sim().sweep(5.0, noise__nsig=np.ones((2, 3)), progress=False)
+    with pytest.raises(ValueError, match="non-negative"):
+        sim().sweep(5.0, noise__nsig=[1e-3, -1.0], progress=False)
+    with pytest.raises(ValueError, match="deterministic"):
+        s = sim()
+        s.integrator = "rk4"
+        s.sweep(5.0, noise__nsig=[1e-3, 1e-4], progress=False)

@@ -248,7 +248,10 @@ class Simulation:
             are independent, so results do not depend on it.
         **params : array
             ``model__<name>`` or ``coupling__<name>`` = values of shape (B,)
-            or (B, n_regions) (per-region values). All must share B.
+            or (B, n_regions) (per-region values); ``noise__nsig`` = noise
+            intensities of shape (B,) or (B, n_state) (each member's
+            ``Additive(nsig)``; the draws are shared as for any parameter).
+            All must share B.
         chunk_steps, progress, out, overwrite
             As for :meth:`run`.
 
@@ -267,8 +270,9 @@ class Simulation:
         n = self.connectome.n_regions
         for key, values in params.items():
             shape = np.shape(values)
-            if shape not in ((n_batch,), (n_batch, n)):
-                raise ValueError(f"{key} must have shape ({n_batch},) or ({n_batch}, {n}), "
+            second = len(self.model.state_variables) if key == "noise__nsig" else n
+            if shape not in ((n_batch,), (n_batch, second)):
+                raise ValueError(f"{key} must have shape ({n_batch},) or ({n_batch}, {second}), "
                                  f"got {shape}.")
         if threads is None:
             threads = os.cpu_count() or 1
@@ -352,11 +356,14 @@ class Simulation:
             cp = np.repeat(cp, n_batch, axis=2)
             batch_coords = {}
             for key, values in params.items():
+                if key == "noise__nsig":
+                    batch_coords[key] = self._swept_noise(values, n_batch)
+                    continue
                 part, _, name = key.partition("__")
                 table = {"model": (model.parameters, p), "coupling": (self.coupling.parameters, cp)}
                 if part not in table or name not in table[part][0]:
                     valid = [f"model__{k}" for k in model.parameters] + \
-                            [f"coupling__{k}" for k in self.coupling.parameters]
+                            [f"coupling__{k}" for k in self.coupling.parameters] + ["noise__nsig"]
                     raise TypeError(f"Cannot sweep {key!r}.{suggest(key, valid)} "
                                     f"Sweepable: {valid}.")
                 names, target = table[part]
@@ -383,8 +390,12 @@ class Simulation:
         delays = conn.delay_steps(self.speed, self.dt)
         wsum = np.repeat(w.sum(axis=1), n_batch)
         amp = None
-        if self.noise is not None:
-            amp = self.noise.amplitude(len(model.state_variables), n, self.dt)
+        n_state = len(model.state_variables)
+        if "noise__nsig" in params:  # per member: (n_state, n_regions, n_batch)
+            amp = np.stack([Additive(v).amplitude(n_state, n, self.dt)
+                            for v in batch_coords["noise__nsig"]], axis=-1)
+        elif self.noise is not None:
+            amp = self.noise.amplitude(n_state, n, self.dt)
         return _Prepared(
             n_batch=n_batch, batch_coords=batch_coords,
             p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
@@ -394,6 +405,20 @@ class Simulation:
             horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
         )
+
+    def _swept_noise(self, values: Any, n_batch: int) -> np.ndarray:
+        """Validated noise intensities per member, (B,) or (B, n_state)."""
+        if self.integrator == "rk4":
+            raise ValueError("integrator 'rk4' is deterministic; sweep noise__nsig with 'heun' "
+                             "or 'euler'.")
+        v = np.asarray(values, dtype=np.float64)
+        n_state = len(self.model.state_variables)
+        if v.shape not in ((n_batch,), (n_batch, n_state)):
+            raise ValueError(f"noise__nsig must have shape ({n_batch},) or ({n_batch}, "
+                             f"{n_state}), got {v.shape}.")
+        if not np.all(np.isfinite(v)) or np.any(v < 0):
+            raise ValueError("noise__nsig must be finite and non-negative.")
+        return v
 
     def _history(self, horizon: int, seeds: list[Any]) -> np.ndarray:
         """Initial history (horizon, n_state, n_regions, n_batch); last row is t = 0."""
@@ -446,7 +471,8 @@ class Simulation:
         if n_total < 1:
             raise ValueError(f"duration {duration} ms is shorter than one step (dt={self.dt} ms).")
         if chunk_steps is None:
-            per_step = 8 * n_state * m * (2 if self.noise is not None else 1)
+            per_step = 8 * n_state * m * (2 if self.noise is not None or "noise__nsig" in params
+                                          else 1)
             chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
         chunk_steps = int(check_range("chunk_steps", chunk_steps, 1))
 
@@ -463,7 +489,7 @@ class Simulation:
         kernel, fill, rewrite_history = make_kernel(
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
-            stochastic=self.noise is not None or drive is not None, bounded=bounded,
+            stochastic=prep.amp is not None or drive is not None, bounded=bounded,
             record_c=bool(self.insets))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
@@ -496,7 +522,7 @@ class Simulation:
         if cosim is not None:
             templates.update(cosim.templates(prep.batch_coords))
         attrs = self._provenance(n_total, params)
-        rngs = _noise_generators(prep.seeds) if self.noise is not None else None
+        rngs = _noise_generators(prep.seeds) if prep.amp is not None else None
         no_noise = np.empty((0, n_state, m))
         step = 0
         ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
@@ -701,7 +727,14 @@ def _draw(rngs: dict, member_seeds: list, amp: np.ndarray, n_steps: int) -> np.n
 
     Each distinct seed's generator draws (n_steps, n_state, n_regions) in
     sequence, so consecutive chunks continue one stream whatever their size.
+    ``amp`` is (n_state, n_regions), or (n_state, n_regions, n_batch) when the
+    noise intensity is swept (the same draws, scaled per member).
     """
-    draws = {s: g.standard_normal((n_steps,) + amp.shape) * amp for s, g in rngs.items()}
-    z = np.stack([draws[s] for s in member_seeds], axis=-1)
+    shape = (n_steps,) + amp.shape[:2]
+    if amp.ndim == 2:
+        draws = {s: g.standard_normal(shape) * amp for s, g in rngs.items()}
+        z = np.stack([draws[s] for s in member_seeds], axis=-1)
+    else:
+        draws = {s: g.standard_normal(shape) for s, g in rngs.items()}
+        z = np.stack([draws[s] for s in member_seeds], axis=-1) * amp
     return z.reshape(n_steps, amp.shape[0], -1)

@@ -7,10 +7,11 @@ and one objective call scores all of them. What varies per candidate:
 ``model__<name>``, ``coupling__<name>``
     Batched: values of shape (P,), or (P, n_regions) for **per-region**
     parameters (e.g. a regional excitability vector).
-``noise__nsig``, ``speed``, ``dt``
-    Not batchable (the engine shares them across a batch): candidates are
-    grouped by these values and each group runs as its own sweep(s). A
-    grid over noise x coupling costs one sweep per noise value.
+``noise__nsig``
+    Batched: one noise intensity per candidate (every state variable).
+``speed``, ``dt``
+    Not batchable (they shape the delays and the step): candidates are
+    grouped by these values and each group runs as its own sweep(s).
 
 Randomness: with ``seeds=None`` every candidate uses the simulation's
 ``seed`` (common random numbers: the same noise realisation for every
@@ -70,7 +71,9 @@ __all__ = [
 ]
 
 #: non-batchable parameters a search may vary (grouped into separate sweeps)
-GROUPED = ("noise__nsig", "speed", "dt")
+GROUPED = ("speed", "dt")
+#: parameters with one scalar per candidate (never per region)
+SCALAR = (*GROUPED, "noise__nsig")
 #: loss given to candidates that cannot be scored (NaN) inside optimisers
 NAN_PENALTY = 1e6
 
@@ -100,11 +103,11 @@ def _as_fic(fic: Any) -> FIC | None:
 def _check_names(sim: Any, names: Sequence[str], fic: FIC | None) -> None:
     """Reject parameters the simulation cannot vary, naming the valid ones."""
     valid = [f"model__{k}" for k in sim.model.parameters] + \
-            [f"coupling__{k}" for k in sim.coupling.parameters] + list(GROUPED)
+            [f"coupling__{k}" for k in sim.coupling.parameters] + list(SCALAR)
     for name in names:
         if name not in valid:
             raise TypeError(f"Cannot search {name!r}.{suggest(name, valid)} Searchable: "
-                            f"model__<param>, coupling__<param>, {', '.join(GROUPED)}.")
+                            f"model__<param>, coupling__<param>, {', '.join(SCALAR)}.")
     if fic is not None:
         from ..models import ReducedWongWangExcInh
 
@@ -126,9 +129,9 @@ def _points(sim: Any, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
         v = np.asarray(values, dtype=np.float64)
         if v.ndim == 0:
             v = v[None]
-        if v.ndim == 2 and (name in GROUPED or v.shape[1] != n):
+        if v.ndim == 2 and (name in SCALAR or v.shape[1] != n):
             raise ValueError(f"{name} values must have shape (P,)" +
-                             ("" if name in GROUPED else f" or (P, {n}) (per region)") +
+                             ("" if name in SCALAR else f" or (P, {n}) (per region)") +
                              f", got {v.shape}.")
         if v.ndim > 2:
             raise ValueError(f"{name} values must have shape (P,) or (P, {n}), got {v.shape}.")
@@ -153,7 +156,7 @@ def _group_keys(points: Mapping[str, np.ndarray], n: int) -> list[tuple]:
 def plan_chunks(points: Mapping[str, np.ndarray], batch_size: int) -> list[np.ndarray]:
     """Split candidate indices into sweeps of at most ``batch_size``, never mixing groups.
 
-    Candidates sharing the non-batchable values (noise, speed, dt) are kept
+    Candidates sharing the non-batchable values (speed, dt) are kept
     together in their original order; the plan depends only on the points
     and ``batch_size`` (so a resumed sweep finds the same tasks).
     """
@@ -267,7 +270,7 @@ def run_chunk(sim: Any, duration: float, objective: Objective, params: Mapping[s
         Scores every batch member.
     params : dict of str to array
         Candidate values, (B,) or (B, n_regions); grouped parameters
-        (``noise__nsig``, ``speed``, ``dt``) may vary within the chunk.
+        (``speed``, ``dt``) may vary within the chunk; ``noise__nsig`` is batched.
     seeds : sequence of int, optional
         One seed per candidate (default: every candidate uses ``sim.seed``).
     fic : FIC or bool, optional
@@ -293,12 +296,7 @@ def run_chunk(sim: Any, duration: float, objective: Objective, params: Mapping[s
         idx = np.array([i for i in range(n) if keys[i] == key], dtype=np.int64)
         gsim = copy.deepcopy(sim)
         for name, value in zip(grouped, key):
-            if name == "noise__nsig":
-                from ..noise import Additive
-
-                gsim.noise = Additive(value)
-            else:
-                gsim.set_params(**{name: value})
+            gsim.set_params(**{name: value})
         sub = {k: v[idx] for k, v in points.items() if k not in GROUPED}
         sub_seeds = None if seeds is None else [int(seeds[i]) for i in idx]
         ok = np.ones(len(idx), dtype=bool)
@@ -396,7 +394,8 @@ def grid_search(sim: Any, duration: float, objective: Objective, *,
     **param_grids : array
         One grid axis per parameter: ``coupling__a=np.linspace(0, 0.02, 16)``;
         a per-region parameter takes an array (k, n_regions) of k vectors;
-        ``noise__nsig=[...]``, ``speed=[...]`` vary between sweeps.
+        ``noise__nsig=[...]`` rides the batch axis too; ``speed=[...]``, ``dt=[...]`` vary
+        between sweeps.
     seeds : sequence of int, optional
         One seed per grid point, in C order of the grid (default: all use
         ``sim.seed``).
@@ -432,7 +431,7 @@ def grid_search(sim: Any, duration: float, objective: Objective, *,
         v = np.asarray(values, dtype=np.float64)
         if v.ndim == 0:
             v = v[None]
-        if v.ndim == 2 and v.shape[1] == n and name not in GROUPED:
+        if v.ndim == 2 and v.shape[1] == n and name not in SCALAR:
             coords[name] = np.arange(v.shape[0])
             vectors[f"{name}_values"] = v
         elif v.ndim != 1:
@@ -489,7 +488,7 @@ class _Space:
             arr = np.asarray(b, dtype=np.float64)
             if arr.shape == (2,):
                 size = 1
-            elif arr.shape == (n, 2) and name not in GROUPED:
+            elif arr.shape == (n, 2) and name not in SCALAR:
                 size = n
             else:
                 raise ValueError(f"bounds[{name!r}] must be (low, high), or ({n}, 2) for a "

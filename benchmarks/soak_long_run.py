@@ -241,7 +241,7 @@ def compare(ref: Path, other: Path) -> dict:
 
     a, b = vb.Result.load(ref, lazy=True), vb.Result.load(other, lazy=True)
     out = {"status": [a.status, b.status], "attrs_equal": a.attrs == b.attrs, "monitors": {}}
-    for name in a.keys():
+    for name in a.data:
         x, y = a[name], b[name]
         out["monitors"][name] = {
             "shape": list(x.shape),

@@ -112,7 +112,8 @@ def time_vbrain(args, conn, scheme: str, client=None) -> dict:
                         monitors=[vb.monitors.Bold(tr=2000.0)])
     obj = FCCorrelation(conn.weights, monitor="bold", transient=args.transient)
     grid = np.linspace(lo, hi, args.points)
-    sim.sweep(50.0, coupling__a=grid[:2], progress=False)  # warm-up: load the kernels
+    # warm-up: load the kernels the timed search uses (its thread groups have the same sizes)
+    sim.sweep(50.0, coupling__a=grid, threads=None, progress=False)
     t0 = time.perf_counter()
     scores = grid_search(sim, args.duration, obj, coupling__a=grid, threads=None,
                          client=client, progress=False)

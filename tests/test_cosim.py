@@ -225,3 +225,26 @@ def test_stimulus_into_inset_neurons_drives_exactly_the_chosen_fraction(conn):
                       insets={label: Inset(Network(dt=0.1), inputs=inset.inputs,
                                            outputs=inset.outputs)},
                       stimuli=[bad]).run(1.0, progress=False)
+
+
+def test_dbs_like_current_into_a_compartmental_inset(conn):
+    """InsetNeurons into a CellNetwork: a somatic current pulse makes exactly the chosen cells fire."""
+    from vbrain.spiking import Cell, CellNetwork
+
+    label = conn.labels[5]
+    net = CellNetwork(dt=0.025, seed=3)
+    net.add_population("pyr", Cell.ball_and_stick(dend_nseg=3), 20, positions=np.zeros((20, 3)))
+    inset = Inset(net, inputs=[RateToCurrent("pyr", gains=[0.0])],
+                  outputs=[SpikesToRate("pyr", "V", scale=0.01)])
+    pulse = vb.stimulus.PulseTrain(frequency=100.0, width=1.0, amplitude=1.0, onset=20.0,
+                                   stop=60.0)  # nA, 1 ms pulses every 10 ms
+    stim = vb.stimulus.Stimulus(pulse, vb.stimulus.InsetNeurons(label, "pyr", fraction=0.25,
+                                                               compartment="soma(0.5)"))
+    sim = vb.Simulation(conn, vb.models.Generic2dOscillator(), dt=0.1, seed=1,
+                        insets={label: inset}, stimuli=[stim])
+    res = sim.run(80.0, progress=False)
+    spikes = res[f"inset_{label}_spikes"]
+    t, ids = spikes.time.values, spikes.sel(field="neuron").values
+    assert len(np.unique(ids)) == 5  # a quarter of 20 cells
+    assert np.all(np.bincount(ids, minlength=20)[np.unique(ids)] == 4)  # one spike per pulse
+    assert t.min() > 20.0 and t.max() < 60.0 + 5.0

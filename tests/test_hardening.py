@@ -4,8 +4,7 @@ Complements the bad-input tests beside each module (test_connectome, test_atlas*
 test_leadfield, test_sensors, test_*_pipeline, test_dti, test_cli): this file holds
 the cases those do not cover, found by feeding every entry point non-finite,
 mis-shaped, mistyped, empty, truncated or absurd inputs (docs/hardening.md has the
-whole table). Strict xfails mark bugs in modules being edited elsewhere
-(simulation, CLI); each names the fix.
+whole table).
 """
 
 from __future__ import annotations
@@ -73,7 +72,7 @@ _FAST = ["simulate", "--duration", "5", "-q", "--bold-tr", "0", "--eeg", "none"]
     (["--dt", "1e9"], "shorter than one step"),
     (["--speed", "0"], "speed must be > 0.0"),
     (["--speed", "inf"], "speed must be finite"),
-    (["--noise", "inf"], "nsig must be finite"),
+    (["--noise", "inf"], "noise (--noise) must be finite"),
     (["--param", "a=nan"], "Generic2dOscillator.a must be finite"),
     (["--param", "a=1,2,3"], "3 per-region values, but the connectome has 76 regions"),
     (["--coupling-param", "zz=1"], "Linear has no parameter 'zz'"),
@@ -123,9 +122,6 @@ def test_cli_seed_beyond_64_bits_and_non_ascii_output(tmp_path, capsys):
     assert res.status == "complete" and leftovers(tmp_path) == [out.name]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py: --noise/--bold-tr use `> 0` as the switch, so "
-                   "negative and NaN values silently turn noise/BOLD off. Fix: reject values "
-                   "< 0 or non-finite (check_range) before the `> 0` test.")
 @pytest.mark.parametrize("argv", [["--noise", "-1"], ["--noise", "nan"],
                                   ["--bold-tr", "-5"], ["--bold-tr", "nan"]])
 def test_cli_negative_or_nan_switch_values_are_refused(tmp_path, capsys, argv):
@@ -134,9 +130,6 @@ def test_cli_negative_or_nan_switch_values_are_refused(tmp_path, capsys, argv):
     assert argv[0].lstrip("-").replace("-", "_") in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="simulation.py: seed is not validated, numpy's "
-                   "SeedSequence error ('expected non-negative integer') does not name it. "
-                   "Fix: check seed (None, an int >= 0, not bool) in Simulation._validate.")
 @pytest.mark.parametrize("seed", [-1, 1.5, "abc"])
 def test_simulation_bad_seed_is_named(seed):
     conn = vb.Connectome([[0, 1.0], [1.0, 0]], [[0, 10.0], [10.0, 0]])
@@ -374,9 +367,6 @@ def test_leadfield_hostile_inputs():
         LeadField.from_gain(np.ones((3, 2)), {"ch_names": ["C3"]})
 
 
-@pytest.mark.xfail(strict=True, reason="_check.check_array casts complex to float64 with only a "
-                   "ComplexWarning (an error under pytest), dropping the imaginary part. Fix: "
-                   "raise TypeError in check_array when the input's dtype kind is 'c'.")
 def test_complex_gain_is_refused():
     info = mne.create_info(["C3", "C4"], 1000.0, "eeg")
     with pytest.raises(TypeError, match="gain"):
@@ -596,10 +586,6 @@ def test_no_pickle_or_eval_in_file_readers():
     assert len(sources) > 30  # the scan saw the package
 
 
-@pytest.mark.xfail(strict=True, reason="parallel.map_cohort(out_dir=...) stores each item's "
-                   "result as item-NNNNNN.pkl and pickle.load()s them on resume: a .pkl dropped "
-                   "in that folder runs code. Fix: store results as JSON/npz/NetCDF (or sign "
-                   "the files with an HMAC keyed per run and refuse unsigned ones).")
 def test_parallel_cohort_store_reads_no_pickles():
     assert _unsafe_reads(Path(vb.__file__).parent / "parallel.py") == []
 

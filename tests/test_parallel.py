@@ -224,11 +224,33 @@ def square(x):
 def test_map_cohort_resumes(tmp_path, threads_client):
     out = tmp_path / "cohort"
     assert map_cohort(square, [1, 2, 3], client="sync", out_dir=out) == [1, 4, 9]
-    (out / "item-000001.pkl").unlink()
+    (out / "item-000001.npz").unlink()
     assert map_cohort(square, [1, 2, 3], client=threads_client, out_dir=out) == [1, 4, 9]
     with pytest.raises(ValueError, match="another cohort"):
         map_cohort(square, [1, 2], client="sync", out_dir=out)
     assert map_cohort(square, [4], client=threads_client) == [16]
+
+
+def make_object(x):
+    return {"id": x, "thing": object()}
+
+
+def summary(x):
+    return {"id": x, "scores": np.arange(3.0) * x, "best": (x, "a"), "ok": True, "none": None}
+
+
+def test_map_cohort_stores_plain_data_without_pickles(tmp_path):
+    out = tmp_path / "cohort"
+    first = map_cohort(summary, [1, 2], client="sync", out_dir=out)
+    (out / "item-000000.pkl").write_bytes(b"not read")  # a planted pickle is never loaded
+    again = map_cohort(summary, [1, 2], client="sync", out_dir=out)  # both read back from disk
+    for a, b in zip(first, again):
+        assert a.keys() == b.keys() and a["best"] == b["best"] and b["none"] is None
+        np.testing.assert_array_equal(a["scores"], b["scores"])
+    assert sorted(f.name for f in out.glob("item-*.npz")) == ["item-000000.npz",
+                                                              "item-000001.npz"]
+    with pytest.raises(TypeError, match="plain data"):
+        map_cohort(make_object, [1], client="sync", out_dir=tmp_path / "other")
 
 
 def test_get_client_errors():

@@ -80,6 +80,9 @@ def check_array(
 
     ``shape`` entries of None accept any length on that axis.
     """
+    if np.iscomplexobj(value) and np.dtype(dtype).kind != "c":
+        raise TypeError(f"{name} must be real, but it is complex (dtype "
+                        f"{np.asarray(value).dtype}); pass real values.")
     try:
         arr = np.array(value, dtype=dtype)
     except (TypeError, ValueError) as err:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import __version__
-from ._check import suggest
+from ._check import check_range, suggest
 from .coupling import COUPLINGS
 from .models import REGISTRY, get_model
 
@@ -80,6 +80,9 @@ def _simulate(args: argparse.Namespace) -> int:
     stem = args.output[:-3] if args.output.endswith(".nc") else args.output
     bold_path, eeg_path = f"{stem}_bold.nii.gz", f"{stem}_eeg.fif"
     try:
+        # 0 switches noise/BOLD off; anything else must be a real, non-negative value
+        check_range("noise (--noise)", args.noise, 0.0)
+        check_range("bold_tr (--bold-tr)", args.bold_tr, 0.0)
         for path in (args.output, bold_path if args.bold_tr > 0 else None,
                      eeg_path if args.eeg != "none" else None):
             if path and os.path.exists(path) and not args.overwrite:

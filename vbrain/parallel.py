@@ -124,7 +124,7 @@ def get_client(client: Any = None, *, n_workers: int | None = None, processes: b
 
 # -- the on-disk record of a sweep ---------------------------------------------------------------
 def _digest(obj: Any) -> str:
-    """SHA-256 of a value's pickle (repr if it cannot be pickled)."""
+    """SHA-256 of a value's serialisation (pickle *dumps* only: nothing is ever loaded)."""
     try:
         data = pickle.dumps(obj, protocol=4)
     except Exception:  # noqa: BLE001 - any unpicklable object falls back to its repr
@@ -413,6 +413,57 @@ def _run_dask(c, todo, args, sim, duration, objective, fic, retries, chunks, sco
 
 
 # -- cohorts -----------------------------------------------------------------------------------
+def _dump_plain(value: Any, k: int) -> bytes:
+    """npz bytes of a plain-data result: its JSON tree, with arrays stored beside it."""
+    import io
+
+    arrays: dict[str, np.ndarray] = {}
+
+    def encode(v: Any) -> Any:
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
+            return v.item() if isinstance(v, np.generic) else v
+        if isinstance(v, np.ndarray) and v.dtype.kind in "biufcUS":
+            key = f"a{len(arrays)}"
+            arrays[key] = v
+            return {"__array__": key}
+        if isinstance(v, (list, tuple)):
+            return {"__tuple__": [encode(x) for x in v]} if isinstance(v, tuple) else \
+                [encode(x) for x in v]
+        if isinstance(v, dict) and all(isinstance(x, str) for x in v):
+            return {"__dict__": {x: encode(y) for x, y in v.items()}}
+        raise TypeError(f"map_cohort(out_dir=...) stores results as JSON + arrays; item {k}'s "
+                        f"result holds a {type(v).__name__}. Return plain data (numbers, "
+                        "strings, lists, tuples, str-keyed dicts, numpy arrays) or save richer "
+                        "objects yourself (e.g. Result.save) and return their paths.")
+
+    tree = json.dumps(encode(value))
+    buf = io.BytesIO()
+    np.savez(buf, __tree__=np.array(tree), **arrays)
+    return buf.getvalue()
+
+
+def _load_plain(path: Path) -> Any:
+    """Read a result written by :func:`_dump_plain` (no pickles: arrays only)."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+
+    def decode(v: Any) -> Any:
+        if isinstance(v, list):
+            return [decode(x) for x in v]
+        if isinstance(v, dict):
+            if "__array__" in v:
+                return arrays[v["__array__"]]
+            if "__tuple__" in v:
+                return tuple(decode(x) for x in v["__tuple__"])
+            return {x: decode(y) for x, y in v["__dict__"].items()}
+        return v
+
+    return decode(json.loads(str(arrays.pop("__tree__"))))
+
+
+
 def map_cohort(func: Callable[[Any], Any], items: Sequence[Any], *, client: Any = None,
                out_dir: Any = None, retries: int = 2, progress: bool | None = None,
                overwrite: bool = False, n_workers: int | None = None,
@@ -429,8 +480,11 @@ def map_cohort(func: Callable[[Any], Any], items: Sequence[Any], *, client: Any 
     client, retries, progress, n_workers, processes
         As in :func:`run_points` (``"sync"`` runs in this process).
     out_dir : path-like, optional
-        Each finished result is pickled to ``item-NNNNNN.pkl`` (atomic write);
-        running again with the same func, items and folder resumes.
+        Each finished result is written to ``item-NNNNNN.npz`` (atomic write;
+        JSON structure + arrays, never a pickle, so reading a folder runs no
+        code); running again with the same func, items and folder resumes.
+        Results must then be plain data: None, bools, numbers, strings,
+        lists/tuples/dicts of them, and numpy arrays.
     overwrite : bool, default False
         Replace another cohort's results in ``out_dir``.
 
@@ -457,22 +511,21 @@ def map_cohort(func: Callable[[Any], Any], items: Sequence[Any], *, client: Any 
                 if not overwrite:
                     raise ValueError(f"{root} holds another cohort's results (other function or "
                                      "items). Use another out_dir, or overwrite=True.")
-                for f in root.glob("item-*.pkl"):
+                for f in root.glob("item-*.npz"):
                     f.unlink()
         _atomic_write(manifest, json.dumps({"fingerprint": fp, "n_items": len(items)}).encode())
         todo = []
         for k in range(len(items)):
-            p = root / f"item-{k:06d}.pkl"
+            p = root / f"item-{k:06d}.npz"
             if p.exists():
-                with open(p, "rb") as f:
-                    results[k] = pickle.load(f)
+                results[k] = _load_plain(p)
             else:
                 todo.append(k)
 
     def finish(k: int, value: Any) -> None:
         results[k] = value
         if root is not None:
-            _atomic_write(root / f"item-{k:06d}.pkl", pickle.dumps(value, protocol=4))
+            _atomic_write(root / f"item-{k:06d}.npz", _dump_plain(value, k))
 
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc="cohort", unit="item",
                leave=False, disable=False if progress else (True if progress is False else None))

@@ -328,6 +328,10 @@ class Simulation:
         check_range("speed", self.speed, 0.0, low_inclusive=False)
         check_range("dt", self.dt, 0.0, low_inclusive=False)
         check_option("integrator", self.integrator, SCHEMES)
+        if self.seed is not None and (isinstance(self.seed, bool) or
+                                      not isinstance(self.seed, (int, np.integer)) or
+                                      self.seed < 0):
+            raise TypeError(f"seed must be None or an integer >= 0, but got {self.seed!r}.")
         if self.noise is not None:
             validate_type("noise", self.noise, Additive)
             if self.integrator == "rk4":

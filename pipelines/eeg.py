@@ -266,6 +266,14 @@ def preprocess(raw: Any, *, l_freq: float | None = 1.0, h_freq: float | None = 4
     from_file = list(raw.info["bads"])
     raw.info["bads"] = sorted(set(from_file) | set(bads), key=raw.ch_names.index)
     if l_freq is not None or h_freq is not None:
+        from mne.filter import create_filter
+
+        sfreq = raw.info["sfreq"]
+        taps = len(create_filter(None, sfreq, l_freq, h_freq, verbose=False))
+        if raw.n_times < taps:  # MNE would only warn and return edge artefacts
+            raise ValueError(f"The recording lasts {raw.n_times / sfreq:g} s, shorter than the "
+                             f"{l_freq}-{h_freq} Hz band-pass filter ({taps / sfreq:g} s): use "
+                             "a longer recording or a higher l_freq.")
         raw.filter(l_freq, h_freq, picks="eeg", verbose=_v(verbose))
     if notch is not None:
         top = h_freq if h_freq is not None else nyq

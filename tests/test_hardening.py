@@ -455,6 +455,9 @@ def test_eeg_hostile_inputs(tmp_path):
     flat = mne.io.RawArray(np.zeros((3, 2500)), info, verbose=False)
     with pytest.raises(ValueError, match="Fewer than 2 good EEG channels"):
         eeg_targets(flat)
+    short = mne.io.RawArray(rng.standard_normal((3, 50)) * 1e-5, info, verbose=False)  # 0.2 s
+    with pytest.raises(ValueError, match=r"lasts 0.2 s, shorter than the 1.0-45.0 Hz band-pass"):
+        eeg_targets(short)
     # a failed save (the name is taken by a folder) leaves no temporary folder behind
     (tmp_path / "taken.fif").mkdir()
     with pytest.raises(OSError):
@@ -592,3 +595,25 @@ def test_parallel_cohort_store_reads_no_pickles():
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--param", "=3"], "--param must look like name=value"),
+    (["--coupling-param", "a=abc"], "--coupling-param 'a' needs a number"),
+    (["--monitor", "tavg:abc"], "monitor period must be a number in ms"),
+    (["--monitor", "foo"], "unknown monitor 'foo'"),
+])
+def test_cli_malformed_values_exit_2_like_every_bad_argument(tmp_path, capsys, argv, message):
+    assert main([*_FAST, "-o", str(tmp_path / "x.nc"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert leftovers(tmp_path) == []
+
+
+def test_a_fresh_start_removes_a_stale_checkpoint(tmp_path):
+    out = tmp_path / "run.nc"
+    stale = Path(str(out) + ".ckpt.npz")
+    stale.write_bytes(b"from an earlier, interrupted run")
+    conn = vb.Connectome([[0, 1.0], [1.0, 0]], [[0, 10.0], [10.0, 0]])
+    sim = vb.Simulation(conn, vb.models.Generic2dOscillator(), seed=1)
+    sim.run(5.0, out=out, progress=False)
+    assert leftovers(tmp_path) == ["run.nc"]

@@ -49,11 +49,11 @@ def _key_values(items: Sequence[str], what: str) -> dict[str, float | np.ndarray
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise SystemExit(f"vbrain: {what} must look like name=value, got {item!r}.")
+            raise ValueError(f"{what} must look like name=value, got {item!r}.")
         try:
             values = [float(v) for v in value.split(",")]
         except ValueError:
-            raise SystemExit(f"vbrain: {what} {name!r} needs a number, got {value!r}.") from None
+            raise ValueError(f"{what} {name!r} needs a number, got {value!r}.") from None
         out[name] = values[0] if len(values) == 1 else np.array(values)
     return out
 
@@ -63,7 +63,7 @@ def _monitor(spec: str):
 
     kind, _, period = spec.partition(":")
     if kind not in _MONITORS:
-        raise SystemExit(f"vbrain: unknown monitor {kind!r}.{suggest(kind, _MONITORS)} "
+        raise ValueError(f"unknown monitor {kind!r}.{suggest(kind, _MONITORS)} "
                          f"Use one of {sorted(_MONITORS)} (e.g. tavg:1.0).")
     cls = getattr(monitors, _MONITORS[kind])
     if kind == "raw":
@@ -71,7 +71,7 @@ def _monitor(spec: str):
     try:
         return cls(float(period)) if period else cls()
     except ValueError:
-        raise SystemExit(f"vbrain: monitor period must be a number in ms, got {period!r}.") from None
+        raise ValueError(f"monitor period must be a number in ms, got {period!r}.") from None
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -117,7 +117,9 @@ def _simulate(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - t0
         written = [args.output]
         if atlas is not None and res["bold"].sizes["time"] > 0:
-            res.to_nifti(atlas).to_filename(bold_path)
+            tmp = f"{bold_path}.partial.nii.gz"  # atomic: never a half-written image
+            res.to_nifti(atlas).to_filename(tmp)
+            os.replace(tmp, bold_path)
             written.append(bold_path)
         if leadfield is not None and res["eeg"].sizes["time"] > 1:
             from .forward.sensors import save_raw

@@ -546,6 +546,8 @@ class Simulation:
             sink = _MemorySink(templates)
         else:  # a fresh start (resume without a checkpoint starts from the beginning)
             sink = ResultWriter(out, templates, attrs, overwrite=overwrite)
+            if ckpt_path.exists():  # a stale checkpoint must never meet this new file
+                ckpt_path.unlink()
         every = None if checkpoint_every is None else max(1, int(round(checkpoint_every / self.dt)))
         last_ckpt = step
 

@@ -33,6 +33,10 @@ _CHUNK_BYTES = 4 * 2**20  # small enough that monitors read the trace while it i
 #: steps whose long-delay coupling is gathered at once, and spare history
 #: columns for its padded reads (see sim/loop.py)
 _BLOCK, _SLACK = 16, 8
+#: history buffer per group of a sweep: larger batches run as groups of members this
+#: small, so the delayed gather streams from cache (two threads with whole-batch buffers
+#: of ~15 MB each thrash a shared L3 and run at half speed)
+_GROUP_BYTES = 2 * 2**20
 
 
 class SimulationInterrupted(KeyboardInterrupt):
@@ -243,9 +247,11 @@ class Simulation:
             One seed per batch member; default every member uses ``self.seed``
             (common random numbers), so each member equals its single run.
         threads : int or None, default None
-            Split the batch into this many groups advanced in parallel threads
-            (the compiled loop releases the GIL); None uses every core. Members
-            are independent, so results do not depend on it.
+            Threads advancing groups of members in parallel (the compiled loop
+            releases the GIL); None uses every core. Large batches run as
+            groups small enough for their delay buffers to stay in cache
+            (about 2 MiB each), a pool of ``threads`` working through them.
+            Members are independent, so results do not depend on either.
         **params : array
             ``model__<name>`` or ``coupling__<name>`` = values of shape (B,)
             or (B, n_regions) (per-region values); ``noise__nsig`` = noise
@@ -278,13 +284,23 @@ class Simulation:
             threads = os.cpu_count() or 1
         threads = int(check_range("threads", threads, 1))
         threads = min(threads, n_batch)
-        if threads == 1:
+        n_groups = -(-n_batch // self._group_size(n_batch, threads))
+        if n_groups == 1 or (threads == 1 and out is not None):  # one loop (streams to out)
             return self._run(duration, params, seeds, chunk_steps, progress, out, overwrite)
-        return self._threaded_sweep(duration, params, seeds, threads, chunk_steps, out, overwrite)
+        return self._threaded_sweep(duration, params, seeds, threads, n_groups, chunk_steps,
+                                    out, overwrite)
 
-    def _threaded_sweep(self, duration, params, seeds, threads, chunk_steps, out,
+    def _group_size(self, n_batch: int, threads: int) -> int:
+        """Members per compiled loop: the batch split over the threads, capped for the cache."""
+        delays = self.connectome.delay_steps(self.speed, self.dt)
+        cols = 2 * (int(delays.max()) + 1 if delays.size else 1) + _BLOCK + _SLACK
+        n_comp = self.coupling.n_components(len(type(self.model).cvar_indices()))
+        per_member = 8 * n_comp * self.connectome.n_regions * cols
+        return int(max(1, min(-(-n_batch // threads), _GROUP_BYTES // per_member)))
+
+    def _threaded_sweep(self, duration, params, seeds, threads, n_groups, chunk_steps, out,
                         overwrite) -> Result:
-        """Run groups of batch members in parallel threads and join them on ``batch``."""
+        """Run groups of batch members on a pool of threads and join them on ``batch``."""
         import copy
         from concurrent.futures import ThreadPoolExecutor
 
@@ -293,7 +309,7 @@ class Simulation:
         if out is not None and Path(out).exists() and not overwrite:
             raise FileExistsError(f"{out} exists; pass overwrite=True to replace it.")
         n_batch = len(np.atleast_1d(next(iter(params.values())))) if params else len(seeds)
-        groups = np.array_split(np.arange(n_batch), threads)
+        groups = np.array_split(np.arange(n_batch), n_groups)
 
         def part(idx: np.ndarray) -> Result:
             sim = copy.deepcopy(self)  # monitors keep per-run state

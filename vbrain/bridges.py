@@ -31,6 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.signal import lfilter
 
 from ._check import check_option, check_range
 
@@ -200,13 +201,10 @@ class SpikesToRate(_Output):
         raw = counts / (self.n * self.dt) * (1.0 if self.unit == "kHz" else 1000.0)
         if self.smoothing == "none":
             return raw
-        if self.smoothing == "exponential":
-            out = np.empty_like(raw)
-            level, a = self._level, self._decay
-            for n, r in enumerate(raw):  # a short per-exchange loop: fine in Python
-                level = a * level + (1.0 - a) * r
-                out[n] = level
-            self._level = level
+        if self.smoothing == "exponential":  # level_n = a level_(n-1) + (1 - a) rate_n
+            a = self._decay
+            out, _ = lfilter([1.0 - a], [1.0, -a], raw, zi=[a * self._level])
+            self._level = float(out[-1]) if len(out) else self._level
             return out
         w = len(self._window)
         series = np.concatenate([self._window, raw])

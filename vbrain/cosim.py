@@ -246,8 +246,8 @@ class CoSimulation:
         self.nodes = np.array([i * nb + b for i in self.regions for b in range(nb)], dtype=np.int64)
         self.nb, self.dt = nb, dt
         self.window = [max(1, int(round(ins.record_every / dt))) for ins in insets.values()]
-        self._sum = [None] * len(self.regions)
-        self._count = [0] * len(self.regions)
+        self._waiting = [None] * len(self.regions)  # rows short of a whole window
+        self._start = [0] * len(self.regions)
         self._pending: dict[str, list] = {}
 
     def exchange(self, c: np.ndarray, trace: np.ndarray, x: np.ndarray, first_step: int) -> None:
@@ -271,23 +271,23 @@ class CoSimulation:
             self._record(r, np.stack(rates, -1), np.stack(lfps, -1), first_step)
 
     def _record(self, r: int, rates: np.ndarray, lfp: np.ndarray, first_step: int) -> None:
-        """Window means of rates (t, pops, nb) and LFP (t, nb), stamped at window centres."""
+        """Window means of rates (t, pops, nb) and LFP (t, nb), stamped at window centres.
+
+        Rows left over after the last whole window wait for the next piece, so the
+        windows do not depend on how the run was cut into pieces.
+        """
         series = np.concatenate([lfp[:, None], rates], axis=1)  # (t, 1 + pops, nb)
         w = self.window[r]
-        if self._sum[r] is None:
-            self._sum[r] = np.zeros(series.shape[1:])
-        out, ends = [], []
-        for n in range(series.shape[0]):  # per-step Python; cheap next to the inset itself
-            self._sum[r] += series[n]
-            self._count[r] += 1
-            if self._count[r] == w:
-                out.append(self._sum[r] / w)
-                ends.append(first_step + n + 1)
-                self._sum[r] = np.zeros_like(self._sum[r])
-                self._count[r] = 0
-        if out:
-            times = (np.array(ends) - w / 2.0) * self.dt
-            block = np.stack(out)
+        if self._waiting[r] is None:  # rows waiting for their window, and the step of the first
+            self._waiting[r], self._start[r] = series[:0], first_step
+        rows = np.concatenate([self._waiting[r], series])
+        n_full = len(rows) // w
+        self._waiting[r] = rows[n_full * w:]
+        start = self._start[r]
+        self._start[r] = start + n_full * w
+        if n_full:
+            block = rows[:n_full * w].reshape((n_full, w) + rows.shape[1:]).mean(axis=1)
+            times = (start + w * np.arange(1, n_full + 1) - w / 2.0) * self.dt
             name = _name(self.labels[r])
             self._pending.setdefault(f"{name}_lfp", []).append((times, block[:, 0]))
             self._pending.setdefault(f"{name}_rate", []).append((times, block[:, 1:]))

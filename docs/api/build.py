@@ -63,6 +63,9 @@ def build(out: Path) -> Path:
         warnings.filterwarnings("ignore", message=r".*__all__, but it does not resolve")
         # a package's __all__ may name a submodule that is also listed on its own
         warnings.filterwarnings("ignore", message=r".*has already been added")
+        # run from the repository root, "vbrain" also names the source folder: pdoc documents
+        # the installed (imported) package, which is what we want
+        warnings.filterwarnings("ignore", message=r".*may refer to either the installed")
         pdoc.pdoc(*present, output_directory=out)
     return out / "index.html"
 

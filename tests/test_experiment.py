@@ -370,3 +370,22 @@ def test_stimulation_example_runs_in_short_mode(tmp_path):
     before, after = (t > 800) & (t <= 1000), t > 1000
     jump = np.abs(y[after][:, hit]).max() - np.abs(y[before][:, hit]).max()
     assert jump > 1.0
+
+
+def test_the_same_experiment_runs_on_a_dask_scheduler(tmp_path):
+    """[dask] scheduler = <address>: the simulation runs as a task there, with the same numbers."""
+    distributed = pytest.importorskip("distributed")
+    base = ["integration.duration=500", 'outputs.files=["netcdf"]',
+            "monitors=[{kind = 'tavg'}]"]
+    local = run_experiment(load_experiment(EXAMPLE, overrides=[
+        *base, f"outputs.folder={json.dumps(str(tmp_path / 'local'))}"]), progress=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        remote = run_experiment(load_experiment(EXAMPLE, overrides=[
+            *base, f"outputs.folder={json.dumps(str(tmp_path / 'remote'))}",
+            f"dask.scheduler={json.dumps(cluster.scheduler_address)}"]), progress=False)
+        ran_there = any("simulate" in name for name in cluster.scheduler.task_prefixes)
+    assert remote.status == "complete" and ran_there
+    np.testing.assert_array_equal(remote.result["tavg"].values, local.result["tavg"].values)
+    record = json.loads((tmp_path / "remote" / "run.json").read_text())
+    assert record["status"] == "complete"

@@ -31,6 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 from scipy.signal import lfilter
 
 from ._check import check_option, check_range
@@ -260,15 +261,9 @@ class SpikesToSynaptic(SpikesToRate):
 
     def values(self, activity: dict) -> np.ndarray:
         H = self.rate(activity)
-        out = np.empty_like(H)
-        S = 0.0 if self._S is None else self._S
-        for n, h in enumerate(H):
-            # linear in S with H held: relax to S* = g H / (1/tau + g H) with rate 1/tau + g H
-            k = 1.0 / self._tau + self._gamma * h
-            s_inf = self._gamma * h / k
-            S = s_inf + (S - s_inf) * math.exp(-k * self.dt)
-            out[n] = S
-        self._S = S
+        out = _gate(0.0 if self._S is None else self._S, H, self._tau, self._gamma, self.dt)
+        if len(out):
+            self._S = float(out[-1])
         return out
 
 
@@ -291,3 +286,16 @@ class MeanPotential(_Output):
 
     def values(self, activity: dict) -> np.ndarray:
         return self.offset + self.scale * np.asarray(activity["v_mean"][self.population])
+
+
+@njit(cache=True)
+def _gate(S, H, tau, gamma, dt):  # pragma: no cover - compiled
+    """S after each step with H held over it (the equation is linear in S then)."""
+    out = np.empty_like(H)
+    for n in range(H.shape[0]):
+        # relax to S* = g H / (1/tau + g H) at the rate 1/tau + g H
+        k = 1.0 / tau + gamma * H[n]
+        s_inf = gamma * H[n] / k
+        S = s_inf + (S - s_inf) * math.exp(-k * dt)
+        out[n] = S
+    return out

@@ -18,7 +18,9 @@ signatures:
 
 ``pre(x, cvar, p, h, k)``
     Write the history components of node ``k`` into ``h[:, k]`` from its state
-    ``x[:, k]``; ``cvar`` holds the state indices of the coupling variables.
+    ``x[:, k]``; ``cvar`` is a tuple of the state indices of the coupling
+    variables (a tuple, so that its length is known when the loop compiles:
+    loops over it unroll and the loop over nodes vectorises).
 ``post(s, x, cvar, wsum, p, c, k)``
     Write the coupling input of node ``k`` into ``c[:, k]`` from the weighted
     delayed sums ``s[:, k]``, its state ``x[:, k]`` and its total afferent
@@ -97,31 +99,31 @@ class Coupling:
 # --- compiled pieces --------------------------------------------------------
 @njit(cache=True)
 def _pre_identity(x, cvar, p, h, k):  # pragma: no cover - compiled
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         h[q, k] = x[cvar[q], k]
 
 
 @njit(cache=True)
 def _post_linear(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         c[q, k] = p[0, k] * s[q, k] + p[1, k]
 
 
 @njit(cache=True)
 def _post_scaling(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         c[q, k] = p[0, k] * s[q, k]
 
 
 @njit(cache=True)
 def _post_difference(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         c[q, k] = p[0, k] * (s[q, k] - wsum[k] * x[cvar[q], k])
 
 
 @njit(cache=True)
 def _pre_sin_cos(x, cvar, p, h, k):  # pragma: no cover - compiled
-    n = cvar.shape[0]
+    n = len(cvar)
     for q in range(n):
         h[q, k] = math.sin(x[cvar[q], k])
         h[n + q, k] = math.cos(x[cvar[q], k])
@@ -130,7 +132,7 @@ def _pre_sin_cos(x, cvar, p, h, k):  # pragma: no cover - compiled
 @njit(cache=True)
 def _post_kuramoto(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
     # sum_j w sin(xj - xi) = cos(xi) sum_j w sin(xj) - sin(xi) sum_j w cos(xj)
-    n = cvar.shape[0]
+    n = len(cvar)
     for q in range(n):
         xi = x[cvar[q], k]
         c[q, k] = p[0, k] * (math.cos(xi) * s[q, k] - math.sin(xi) * s[n + q, k])
@@ -139,7 +141,7 @@ def _post_kuramoto(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
 @njit(cache=True)
 def _post_sigmoidal(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
     cmin, cmax, midpoint, a, sigma = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         c[q, k] = cmin + (cmax - cmin) / (1.0 + math.exp(-a * ((s[q, k] - midpoint) / sigma)))
 
 
@@ -157,13 +159,13 @@ def _post_sigmoidal_jr(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compile
 @njit(cache=True)
 def _pre_tanh(x, cvar, p, h, k):  # pragma: no cover - compiled
     a, b, midpoint, sigma = p[0, k], p[1, k], p[2, k], p[3, k]
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         h[q, k] = a * (1.0 + math.tanh((b * x[cvar[q], k] - midpoint) / sigma))
 
 
 @njit(cache=True)
 def _post_identity(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
-    for q in range(cvar.shape[0]):
+    for q in range(len(cvar)):
         c[q, k] = s[q, k]
 
 

@@ -420,7 +420,7 @@ class Simulation:
             n_batch=n_batch, batch_coords=batch_coords,
             p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
             cp=np.ascontiguousarray(cp.reshape(cp.shape[0], -1)),
-            long=_csr(w, delays, delays >= _BLOCK), short=_csr(w, delays, delays < _BLOCK),
+            long=_csr(w, delays, delays >= _BLOCK), short=_flat(w, delays, delays < _BLOCK),
             wsum=wsum, weights=w, delays=delays,
             horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
@@ -496,7 +496,7 @@ class Simulation:
             chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
         chunk_steps = int(check_range("chunk_steps", chunk_steps, 1))
 
-        cvar = type(model).cvar_indices()
+        cvar = tuple(int(i) for i in type(model).cvar_indices())  # a tuple: unrolled when compiled
         n_comp = self.coupling.n_components(len(cvar))
         lo, hi = type(model).bounds_arrays()
         bounded = bool(np.any(np.isfinite(lo) | np.isfinite(hi)))
@@ -721,6 +721,13 @@ class _MemorySink:
             out[name] = tpl.reindex(time=t).copy(data=np.concatenate([p[1] for p in parts]))
             out[name]["time"].attrs.update(tpl["time"].attrs)
         return out
+
+
+def _flat(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Non-zero connections where ``keep``, as (target, source, weight, delay) lists."""
+    rows, cols = np.nonzero((weights != 0) & keep)  # row-major: per target, sources in order
+    return (rows.astype(np.int64), cols.astype(np.int64), weights[rows, cols].astype(np.float64),
+            delays[rows, cols].astype(np.int64))
 
 
 def _csr(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:

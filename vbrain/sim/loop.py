@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit
 
 EULER, HEUN, RK4 = 0, 1, 2
-#: spare columns at the end of the history buffer (padded reads of the long gather)
+#: spare columns at the end of the history buffer
 SLACK = 8
 _MAX_FLOAT = 1.7976931348623157e308
 
@@ -51,7 +51,7 @@ def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
-           long_ptr, long_col, long_w, long_d, short_ptr, short_col, short_w, short_d,
+           long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
            wsum, cvar, p, cp, lo, hi, noise, trace, S, acc, c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
@@ -66,8 +66,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
     n_regions, n_cols = H.shape[1], H.shape[2]
     nb = n_batch if BATCHED else 1
     Hf = H.reshape(-1)
-    s = np.empty((N_COMP, n_nodes))
-    c = np.zeros((cvar.shape[0], n_nodes))
+    c = np.zeros((len(cvar), n_nodes))
     h = np.empty((N_COMP, n_nodes))
     d1 = np.empty_like(x)
     d2 = np.empty_like(x)
@@ -87,63 +86,38 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                         for b in range(nb):
                             H[q, j, col, b] = H[q, j, col + shift, b]
             cur = dmax
-        # long connections (delay >= block): all kb steps at once, streaming in time
+        # long connections (delay >= block): all kb steps at once, streaming each
+        # connection's run (steps x members, contiguous) into acc
         run = kb * nb
         for q in range(N_COMP):
             for i in range(n_regions):
-                if BATCHED:
-                    # long runs (steps x members): stream each connection's run into acc
+                for u in range(run):
+                    acc[u] = 0.0
+                for nz in range(long_ptr[i], long_ptr[i + 1]):
+                    w = long_w[nz]
+                    o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb
+                    src = Hf[o:o + run]  # a slice: contiguous loads, no index wrapping
                     for u in range(run):
-                        acc[u] = 0.0
-                    for nz in range(long_ptr[i], long_ptr[i + 1]):
-                        w = long_w[nz]
-                        o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb
-                        src = Hf[o:o + run]  # a slice: contiguous loads, no index wrapping
-                        for u in range(run):
-                            acc[u] += w * src[u]
-                # short runs: eight register accumulators per pass (the run is padded to
-                # a multiple of 8; the extra values read come from the slack columns)
-                for g in range(0, 0 if BATCHED else run, 8):
-                    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-                    for nz in range(long_ptr[i], long_ptr[i + 1]):
-                        w = long_w[nz]
-                        o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb + g
-                        a0 += w * Hf[o]
-                        a1 += w * Hf[o + 1]
-                        a2 += w * Hf[o + 2]
-                        a3 += w * Hf[o + 3]
-                        a4 += w * Hf[o + 4]
-                        a5 += w * Hf[o + 5]
-                        a6 += w * Hf[o + 6]
-                        a7 += w * Hf[o + 7]
-                    acc[g] = a0
-                    acc[g + 1] = a1
-                    acc[g + 2] = a2
-                    acc[g + 3] = a3
-                    acc[g + 4] = a4
-                    acc[g + 5] = a5
-                    acc[g + 6] = a6
-                    acc[g + 7] = a7
+                        acc[u] += w * src[u]
                 for kt in range(kb):
                     for b in range(nb):
                         S[kt, q, i * nb + b] = acc[kt * nb + b]
         for kt in range(kb):
             step = n + kt
-            # short connections (delay < block) on top of the long sums
+            # short connections (delay < block) on top of the long sums, in place
+            s = S[kt]
             for q in range(N_COMP):
-                for k in range(n_nodes):
-                    s[q, k] = S[kt, q, k]
-                for i in range(n_regions):
-                    for nz in range(short_ptr[i], short_ptr[i + 1]):
-                        w = short_w[nz]
-                        j = short_col[nz]
-                        col = cur - short_d[nz]
-                        for b in range(nb):
-                            s[q, i * nb + b] += w * H[q, j, col, b]
+                for nz in range(short_row.shape[0]):
+                    w = short_w[nz]
+                    i = short_row[nz]
+                    j = short_col[nz]
+                    col = cur - short_d[nz]
+                    for b in range(nb):
+                        s[q, i * nb + b] += w * H[q, j, col, b]
             for k in range(n_nodes):
                 post(s, x, cvar, wsum, cp, c, k)
             if RECORD_C:
-                for q in range(cvar.shape[0]):
+                for q in range(len(cvar)):
                     for k in range(n_nodes):
                         c_trace[step, q, k] = c[q, k]
             # integrate; the coupling is held through every stage (TVB's semantics)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit
 from tqdm.auto import tqdm
 
 from . import __version__
@@ -34,9 +35,10 @@ _CHUNK_BYTES = 4 * 2**20  # small enough that monitors read the trace while it i
 #: columns for its padded reads (see sim/loop.py)
 _BLOCK, _SLACK = 16, 8
 #: history buffer per group of a sweep: larger batches run as groups of members this
-#: small, so the delayed gather streams from cache (two threads with whole-batch buffers
-#: of ~15 MB each thrash a shared L3 and run at half speed)
-_GROUP_BYTES = 2 * 2**20
+#: small, so two threads' delayed gathers share the L3 without thrashing it (whole-batch
+#: buffers of ~15 MB each ran at half speed); big enough to amortise the per-chunk work
+#: (noise draws shared by the group, monitors) over many members
+_GROUP_BYTES = 8 * 2**20
 
 
 class SimulationInterrupted(KeyboardInterrupt):
@@ -250,7 +252,7 @@ class Simulation:
             Threads advancing groups of members in parallel (the compiled loop
             releases the GIL); None uses every core. Large batches run as
             groups small enough for their delay buffers to stay in cache
-            (about 2 MiB each), a pool of ``threads`` working through them.
+            (about 8 MiB each), a pool of ``threads`` working through them.
             Members are independent, so results do not depend on either.
         **params : array
             ``model__<name>`` or ``coupling__<name>`` = values of shape (B,)
@@ -544,6 +546,7 @@ class Simulation:
         attrs = self._provenance(n_total, params)
         rngs = _noise_generators(prep.seeds) if prep.amp is not None else None
         no_noise = np.empty((0, n_state, m))
+        noise_buffer = None if rngs is None else np.empty((chunk_steps, n_state, m))
         step = 0
         ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
         config = self._config_hash(attrs, params, seeds, templates)
@@ -584,7 +587,7 @@ class Simulation:
                         if drive is not None and drive.loops:
                             n_chunk = min(n_chunk, drive.steps_to_boundary(step))
                         noise = no_noise if rngs is None else \
-                            _draw(rngs, prep.seeds, prep.amp, n_chunk)
+                            _draw(rngs, prep.seeds, prep.amp, n_chunk, noise_buffer)
                         if drive is not None:
                             if rngs is None:
                                 noise = np.zeros((n_chunk, n_state, m))
@@ -751,19 +754,33 @@ def _noise_generators(seeds: list[Any]) -> dict[Any, np.random.Generator]:
     return {s: _generator(s, stream=1) for s in dict.fromkeys(seeds)}
 
 
-def _draw(rngs: dict, member_seeds: list, amp: np.ndarray, n_steps: int) -> np.ndarray:
-    """Noise increments (n_steps, n_state, n_regions * n_batch) for one chunk.
+def _draw(rngs: dict, member_seeds: list, amp: np.ndarray, n_steps: int,
+          out: np.ndarray) -> np.ndarray:
+    """Noise increments (n_steps, n_state, n_regions * n_batch) for one chunk, into ``out``.
 
     Each distinct seed's generator draws (n_steps, n_state, n_regions) in
-    sequence, so consecutive chunks continue one stream whatever their size.
-    ``amp`` is (n_state, n_regions), or (n_state, n_regions, n_batch) when the
-    noise intensity is swept (the same draws, scaled per member).
+    sequence, so consecutive chunks continue one stream whatever their size;
+    members sharing a seed share the draws. ``amp`` is (n_state, n_regions),
+    or (n_state, n_regions, n_batch) when the noise intensity is swept (the
+    same draws, scaled per member).
     """
-    shape = (n_steps,) + amp.shape[:2]
-    if amp.ndim == 2:
-        draws = {s: g.standard_normal(shape) * amp for s, g in rngs.items()}
-        z = np.stack([draws[s] for s in member_seeds], axis=-1)
-    else:
-        draws = {s: g.standard_normal(shape) for s, g in rngs.items()}
-        z = np.stack([draws[s] for s in member_seeds], axis=-1) * amp
-    return z.reshape(n_steps, amp.shape[0], -1)
+    keys = list(rngs)
+    z = np.empty((len(keys), n_steps) + amp.shape[:2])
+    for r, seed in enumerate(keys):
+        rngs[seed].standard_normal(z.shape[1:], out=z[r])
+    row = np.array([keys.index(seed) for seed in member_seeds], dtype=np.int64)
+    out = out[:n_steps]
+    _spread(z, row, amp if amp.ndim == 3 else amp[:, :, None], out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _spread(z, row, amp, out):  # pragma: no cover - compiled
+    """out[t, v, i * nb + b] = z[row[b], t, v, i] * amp[v, i, b or 0] (nodes batch-innermost)."""
+    nb = row.shape[0]
+    per_member = amp.shape[2] > 1
+    for t in range(out.shape[0]):
+        for v in range(out.shape[1]):
+            for i in range(z.shape[3]):
+                for b in range(nb):
+                    out[t, v, i * nb + b] = z[row[b], t, v, i] * amp[v, i, b if per_member else 0]

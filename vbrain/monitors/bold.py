@@ -598,7 +598,7 @@ def _tvb_kernel(name: str, p: dict[str, float], t: np.ndarray) -> tuple[np.ndarr
 
 
 # -- compiled kernels ---------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _window_means(x, var, acc, count, n_sub, out):  # pragma: no cover - compiled
     """Add x[t, var, :] to acc row by row; every n_sub rows emit acc / n_sub. Return the open count."""
     j = 0
@@ -627,7 +627,7 @@ def _balloon_rhs(s, f, v, q, x, kappa, gamma, inv_tau, inv_alpha, rho, ln1mrho):
     return ds, s, dv, dq
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _balloon(u, y, first, tr_windows, h, kappa, gamma, inv_tau, inv_alpha, rho, ln1mrho,
              V0, k1, k2, k3, out):  # pragma: no cover - compiled
     """One RK4 step per window mean u[j, k]; BOLD into out at every TR. Return min f.
@@ -666,7 +666,7 @@ def _balloon(u, y, first, tr_windows, h, kappa, gamma, inv_tau, inv_alpha, rho, 
     return fmin
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _hrf_convolve(u, ring, pos, first, tr_windows, w, offset, scale, out):  # pragma: no cover
     """Push window means into the ring; at every TR, out = scale * (sum_L w[L] u[n-L] - offset).
 

@@ -195,7 +195,7 @@ def _signal_text(coefs: dict[str, float]) -> str:
     return "".join(parts)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _project_windows(trace, vidx, coef, acc, count, m, first_step, gain, mean, out,
                      ends):  # pragma: no cover - compiled
     """Accumulate the region signal per step; every m steps project the mean to sensors.

@@ -512,7 +512,7 @@ class Simulation:
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
             stochastic=prep.amp is not None or drive is not None, bounded=bounded,
-            record_c=bool(self.insets))
+            record_c=bool(self.insets), shared_noise=prep.amp is not None and drive is None)
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
         fill(hist_states, cvar, prep.cp, H)
@@ -545,8 +545,11 @@ class Simulation:
             templates.update(cosim.templates(prep.batch_coords))
         attrs = self._provenance(n_total, params)
         rngs = _noise_generators(prep.seeds) if prep.amp is not None else None
-        no_noise = np.empty((0, n_state, m))
-        noise_buffer = None if rngs is None else np.empty((chunk_steps, n_state, m))
+        no_incr, no_draws = np.empty((0, n_state, m)), np.empty((0, 0, n_state, n))
+        zrow, zamp = np.zeros(nb, dtype=np.int64), np.ones((n_state, n, 1))
+        if rngs is not None:  # member b uses draw row zrow[b] (one row per distinct seed)
+            zrow = np.array([list(rngs).index(s) for s in prep.seeds], dtype=np.int64)
+            zamp = prep.amp if prep.amp.ndim == 3 else prep.amp[:, :, None]
         step = 0
         ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
         config = self._config_hash(attrs, params, seeds, templates)
@@ -586,17 +589,19 @@ class Simulation:
                         n_chunk = min(chunk_steps, n_total - step)
                         if drive is not None and drive.loops:
                             n_chunk = min(n_chunk, drive.steps_to_boundary(step))
-                        noise = no_noise if rngs is None else \
-                            _draw(rngs, prep.seeds, prep.amp, n_chunk, noise_buffer)
-                        if drive is not None:
-                            if rngs is None:
-                                noise = np.zeros((n_chunk, n_state, m))
-                            drive.add(noise, step)
+                        z = no_draws if rngs is None else _draw(rngs, n_chunk, (n_state, n))
+                        incr = no_incr
+                        if drive is not None:  # noise and stimuli as one per-node increment
+                            incr = np.zeros((n_chunk, n_state, m))
+                            if rngs is not None:
+                                _spread(z, zrow, zamp, incr)
+                            drive.add(incr, step)
 
                         def advance(off: int, count: int, cur: int) -> tuple[int, int, int]:
                             return kernel(x, H, cur, prep.horizon - 1, count, self.dt, nb, _BLOCK,
                                           *prep.long, *prep.short, prep.wsum, cvar, prep.p,
-                                          prep.cp, lo, hi, noise[off:off + count],
+                                          prep.cp, lo, hi, incr[off:off + count],
+                                          z[:, off:off + count], zrow, zamp,
                                           trace[off:off + count], S, acc,
                                           c_trace[off:off + count] if cosim else c_trace)
 
@@ -754,24 +759,17 @@ def _noise_generators(seeds: list[Any]) -> dict[Any, np.random.Generator]:
     return {s: _generator(s, stream=1) for s in dict.fromkeys(seeds)}
 
 
-def _draw(rngs: dict, member_seeds: list, amp: np.ndarray, n_steps: int,
-          out: np.ndarray) -> np.ndarray:
-    """Noise increments (n_steps, n_state, n_regions * n_batch) for one chunk, into ``out``.
+def _draw(rngs: dict, n_steps: int, shape: tuple) -> np.ndarray:
+    """Standard normal draws (n_seeds, n_steps, n_state, n_regions) for one chunk.
 
     Each distinct seed's generator draws (n_steps, n_state, n_regions) in
     sequence, so consecutive chunks continue one stream whatever their size;
-    members sharing a seed share the draws. ``amp`` is (n_state, n_regions),
-    or (n_state, n_regions, n_batch) when the noise intensity is swept (the
-    same draws, scaled per member).
+    members sharing a seed share the draws (the loop scales them per member).
     """
-    keys = list(rngs)
-    z = np.empty((len(keys), n_steps) + amp.shape[:2])
-    for r, seed in enumerate(keys):
-        rngs[seed].standard_normal(z.shape[1:], out=z[r])
-    row = np.array([keys.index(seed) for seed in member_seeds], dtype=np.int64)
-    out = out[:n_steps]
-    _spread(z, row, amp if amp.ndim == 3 else amp[:, :, None], out)
-    return out
+    z = np.empty((len(rngs), n_steps) + tuple(shape))
+    for r, gen in enumerate(rngs.values()):
+        gen.standard_normal(z.shape[1:], out=z[r])
+    return z
 
 
 @njit(cache=True, nogil=True)

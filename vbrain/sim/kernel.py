@@ -51,7 +51,8 @@ def _fingerprint(func) -> bytes:
 
 
 def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
-                stochastic: bool, bounded: bool, record_c: bool = False):
+                stochastic: bool, bounded: bool, record_c: bool = False,
+                shared_noise: bool = False):
     """Return (loop, history filler) compiled for this model, coupling and scheme.
 
     Parameters
@@ -67,6 +68,9 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
         state bound to clamp.
     record_c : bool
         Keep every step's coupling in ``c_trace`` (insets read their input there).
+    shared_noise : bool
+        The increments are noise alone, scaled in the loop from per-seed draws
+        (no per-node increment array to fill and read back).
 
     Returns
     -------
@@ -75,13 +79,14 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     """
     with _lock:  # threads of one sweep may ask for the same kernel at once
         return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded,
-                            record_c)
+                            record_c, shared_noise)
 
 
-def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded, record_c):
+def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded, record_c,
+                 shared_noise):
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
                      BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded),
-                     RECORD_C=bool(record_c))
+                     RECORD_C=bool(record_c), SHARED_NOISE=bool(shared_noise))
     key = (dfun, pre, post, tuple(constants.items()))
     if key in _loaded:
         return _loaded[key]

@@ -4,6 +4,8 @@ This file is not imported as is: ``kernel.make_kernel`` copies it to the
 kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
 coupling's per-node functions) and the constants ``SCHEME``, ``N_STATE``,
 ``N_COMP``, ``BATCHED``, ``STOCHASTIC`` (per-step increments: noise and stimuli),
+``SHARED_NOISE`` (the increments are noise only, scaled here from draws shared
+by the members with the same seed),
 ``BOUNDED`` and ``RECORD_C`` (keep every step's coupling, for insets) bound in its namespace,
 so that numba compiles, inlines and caches one specialised loop per
 combination (loops over the constants unroll, dead branches vanish).
@@ -52,15 +54,21 @@ def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           wsum, cvar, p, cp, lo, hi, noise, trace, S, acc, c_trace):  # pragma: no cover
+           wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, S, acc,
+           c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
     Compiled with ``error_model="numpy"`` (no division-by-zero checks) and with
     every per-node phase a plain loop over nodes into scratch arrays allocated
     here: that lets LLVM vectorise the model, the integrator and the coupling
     functions across nodes (regions x batch members).
+
+    The step's increments are ``incr[step]`` (n_state, n_nodes), or with
+    ``SHARED_NOISE`` ``z[zrow[b], step, v, i] * zamp[v, i, b]`` (standard normal
+    draws per seed, member b's seed row and amplitude; ``zamp``'s last axis
+    may be 1 for every member alike), formed per step in a small scratch.
     """
-    # N_STATE, N_COMP, BATCHED, STOCHASTIC, BOUNDED, RECORD_C are compile-time constants:
+    # N_STATE, N_COMP, BATCHED, STOCHASTIC, SHARED_NOISE, BOUNDED, RECORD_C are compile-time constants:
     # loops over them unroll and dead branches vanish
     n_nodes = x.shape[1]
     n_regions, n_cols = H.shape[1], H.shape[2]
@@ -73,6 +81,11 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
     d3 = np.empty_like(x)
     d4 = np.empty_like(x)
     xt = np.empty_like(x)
+    e = np.empty_like(x)
+    per_member = zamp.shape[2] > 1
+    common = not per_member
+    for b in range(zrow.shape[0]):
+        common &= zrow[b] == zrow[0]
     n = 0
     while n < n_steps:
         kb = min(block, n_steps - n)
@@ -120,6 +133,22 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                 for q in range(len(cvar)):
                     for k in range(n_nodes):
                         c_trace[step, q, k] = c[q, k]
+            if STOCHASTIC:
+                if SHARED_NOISE:
+                    for v in range(N_STATE):
+                        for i in range(n_regions):
+                            if common:  # one seed, one amplitude: a broadcast
+                                value = z[zrow[0], step, v, i] * zamp[v, i, 0]
+                                for b in range(nb):
+                                    e[v, i * nb + b] = value
+                            else:
+                                for b in range(nb):
+                                    e[v, i * nb + b] = (z[zrow[b], step, v, i]
+                                                        * zamp[v, i, b if per_member else 0])
+                else:  # copied, so that e keeps one (contiguous) array type
+                    for v in range(N_STATE):
+                        for k in range(n_nodes):
+                            e[v, k] = incr[step, v, k]
             # integrate; the coupling is held through every stage (TVB's semantics)
             if SCHEME == EULER:
                 for k in range(n_nodes):
@@ -127,7 +156,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                     for v in range(N_STATE):
                         x[v, k] += dt * d1[v, k]
                         if STOCHASTIC:
-                            x[v, k] += noise[step, v, k]
+                            x[v, k] += e[v, k]
                     _clamp(x, lo, hi, k)
             elif SCHEME == HEUN:
                 for k in range(n_nodes):
@@ -135,14 +164,14 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                     for v in range(N_STATE):
                         xt[v, k] = x[v, k] + dt * d1[v, k]
                         if STOCHASTIC:
-                            xt[v, k] += noise[step, v, k]
+                            xt[v, k] += e[v, k]
                     _clamp(xt, lo, hi, k)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d2, k)
                     for v in range(N_STATE):
                         x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
                         if STOCHASTIC:
-                            x[v, k] += noise[step, v, k]
+                            x[v, k] += e[v, k]
                     _clamp(x, lo, hi, k)
             else:  # RK4, deterministic
                 for k in range(n_nodes):
@@ -168,7 +197,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                         x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
                                                + d4[v, k])
                         if STOCHASTIC:
-                            x[v, k] += noise[step, v, k]
+                            x[v, k] += e[v, k]
                     _clamp(x, lo, hi, k)
             # record, check, push the new state's pre-values to column cur + 1
             finite = True

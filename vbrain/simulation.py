@@ -721,6 +721,8 @@ class _MemorySink:
         self.parts[name] = []
 
     def arrays(self) -> dict[str, Any]:
+        import xarray as xr
+
         out = {}
         for name, tpl in self.templates.items():
             parts = self.parts[name]
@@ -728,8 +730,13 @@ class _MemorySink:
                 out[name] = tpl
                 continue
             t = np.concatenate([p[0] for p in parts])
-            out[name] = tpl.reindex(time=t).copy(data=np.concatenate([p[1] for p in parts]))
-            out[name]["time"].attrs.update(tpl["time"].attrs)
+            data = np.concatenate([p[1] for p in parts])
+            # built around the data (reindexing the empty template would first fill a
+            # NaN array of the full size)
+            coords = {k: c for k, c in tpl.coords.items() if "time" not in c.dims}
+            coords["time"] = ("time", t, tpl["time"].attrs)
+            out[name] = xr.DataArray(data, dims=tpl.dims, coords=coords, name=tpl.name,
+                                     attrs=tpl.attrs)
         return out
 
 

@@ -170,3 +170,38 @@ def test_fit_cli_errors(subject, tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="not a vbrain model file"):
         load_model_config(tmp_path / "bad.json")
+
+
+def test_fit_eeg_spectra_target_end_to_end(subject, tmp_path, capsys):
+    """EEG recorded from a 'subject' -> the EEG pipeline's targets -> `vbrain fit` on spectra."""
+    from vbrain.forward import LeadField
+    from vbrain.forward.sensors import to_raw
+    from vbrain.pipelines.eeg import eeg_targets
+    from vbrain.pipelines.provenance import save_dataset
+
+    conn = subject["conn"]
+    lf = LeadField.sphere(conn, montage="standard_1020")
+    truth = vb.Simulation(conn, vb.models.Generic2dOscillator(a=0.0), vb.coupling.Linear(a=0.25),
+                          dt=0.5, seed=1, noise=vb.noise.Additive(1e-3),
+                          monitors=[vb.monitors.EEG(lf, period=4.0)])
+    eeg = truth.run(20_000.0, progress=False).eeg.sel(time=slice(2000.1, None))
+    ds = eeg_targets(to_raw(eeg, lf), auto_bads=False, aec_bands=[])
+    assert {"psd", "sensor_position"} <= set(ds.data_vars)
+    path, _ = save_dataset(ds, tmp_path / "sub-01_desc-targets_eeg.nc")
+
+    out = tmp_path / "fit"
+    rc = fit_main([str(path), "--connectome", str(subject["conn_path"]), *COMMON,
+                   "--param", "coupling.a=0:0.5:3", "--duration", "20000",
+                   "--transient", "2000", "--signal", "tavg:10", "--variable", "V",
+                   "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    params = json.loads((out / "fitted_params.json").read_text())
+    assert set(params["goodness_of_fit"]) == {"spectral", "loss"}
+    # the same model, seed and length as the subject: the coupling that made the
+    # recording fits its spectra best (not exactly: the targets went through the EEG
+    # pipeline's filter and average reference, the candidates' spectra do not)
+    assert params["fitted"]["coupling__a"] == 0.25
+    landscape = xr.open_dataarray(out / "landscape.nc", engine="h5netcdf").values
+    assert landscape[1] == pytest.approx(params["goodness_of_fit"]["loss"])
+    assert min(landscape[0], landscape[2]) > 2 * landscape[1]
+    assert (out / "spectra.png").is_file() and "spectra.png" in (out / "report.html").read_text()

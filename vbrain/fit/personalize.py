@@ -120,7 +120,9 @@ def load_targets(sources: Any) -> dict[str, Any]:
     dict
         Keys among ``"fc"``, ``"fcd"``, ``"psd"``; values arrays or DataArrays
         (the FC/FCD DataArrays keep their attrs: labels, window sizes, TR).
-        ``"tr_ms"`` is added when a dataset gives the repetition time.
+        ``"tr_ms"`` is added when a dataset gives the repetition time, and
+        ``"_eeg_dataset"`` when one holds a PSD with sensor positions (the EEG
+        montage of the lead field).
 
     Raises
     ------
@@ -145,6 +147,9 @@ def load_targets(sources: Any) -> dict[str, Any]:
             for k, v in item.items():
                 if k == "tr_ms":
                     out[k] = float(v)
+                    continue
+                if k == "_eeg_dataset":  # a load_targets result passed on
+                    out[k] = v
                     continue
                 check_option("target kind", k, TARGET_KINDS)
                 put(k, v, "a dict")

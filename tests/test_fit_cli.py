@@ -174,10 +174,11 @@ def test_fit_cli_errors(subject, tmp_path, capsys):
 
 def test_fit_eeg_spectra_target_end_to_end(subject, tmp_path, capsys):
     """EEG recorded from a 'subject' -> the EEG pipeline's targets -> `vbrain fit` on spectra."""
-    from vbrain.forward import LeadField
-    from vbrain.forward.sensors import to_raw
     from vbrain.pipelines.eeg import eeg_targets
     from vbrain.pipelines.provenance import save_dataset
+
+    from vbrain.forward import LeadField
+    from vbrain.forward.sensors import to_raw
 
     conn = subject["conn"]
     lf = LeadField.sphere(conn, montage="standard_1020")

@@ -150,6 +150,32 @@ def test_batch_members_equal_their_single_runs(conn76):
         np.testing.assert_array_equal(batch.tavg.values[..., b], single.tavg.values)
 
 
+def test_uniform_parameter_rows_are_read_once():
+    """kernel.specialise reads the listed rows at node 0, every other row per node."""
+    from vbrain.models.generic_2d_oscillator import _g2d_dfun
+    from vbrain.sim.kernel import specialise
+
+    p = np.repeat(vb.models.Generic2dOscillator().parameter_array(1)[:, :1], 2, axis=1)
+    p[5, 1] = 2 * p[5, 0]  # d (row 5) and I (row 1) differ at node 1
+    p[1, 1] = 0.7
+    x, c = np.full((2, 2), 0.3), np.full((1, 2), 0.1)
+    per_node, hoisted = np.empty((2, 2)), np.empty((2, 2))
+    _g2d_dfun.py_func(x, c, p, per_node, 1)
+    specialise(_g2d_dfun.py_func, 2, 4, (5,))(x, c, p, hoisted, 1)
+    as_if = p.copy()
+    as_if[5, 1] = p[5, 0]  # d read at node 0, I still per node
+    expected = np.empty((2, 2))
+    _g2d_dfun.py_func(x, c, as_if, expected, 1)
+    assert hoisted[:, 1].tolist() == expected[:, 1].tolist() != per_node[:, 1].tolist()
+
+    def closure(x, c, p, dx, k, _scale=2.0):
+        dx[0, k] = _scale * p[0, k] * x[0, k] + k * 0 + len(captured)
+
+    captured = [1]
+    assert specialise(closure, 2, 4, (0,)) is closure  # a closure is left as it is
+    assert specialise(_g2d_dfun.py_func, 2, 4, ()) is _g2d_dfun.py_func
+
+
 def test_batch_per_region_parameters_and_seeds(conn76):
     rng = np.random.default_rng(0)
     per_region = rng.uniform(-0.5, 0.5, (2, 76))

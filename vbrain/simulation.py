@@ -514,7 +514,8 @@ class Simulation:
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
             stochastic=prep.amp is not None or drive is not None, bounded=bounded,
-            record_c=bool(self.insets), shared_noise=prep.amp is not None and drive is None)
+            record_c=bool(self.insets), shared_noise=prep.amp is not None and drive is None,
+            uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
         fill(hist_states, cvar, prep.cp, H)
@@ -738,6 +739,11 @@ class _MemorySink:
             out[name] = xr.DataArray(data, dims=tpl.dims, coords=coords, name=tpl.name,
                                      attrs=tpl.attrs)
         return out
+
+
+def _uniform_rows(p: np.ndarray) -> tuple[int, ...]:
+    """Rows of a (n_params, n_nodes) parameter array holding one value at every node."""
+    return tuple(int(j) for j in range(p.shape[0]) if np.all(p[j] == p[j, 0]))
 
 
 def _flat(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -10,14 +10,23 @@ and history sizes, batch, noise, bounds: compile-time, so loops over them
 unroll) and imports it. numba then caches the
 machine code beside that file, so a second process starts without compiling.
 
+Parameters the same at every node (most of them, in most runs) are read once
+rather than per node: ``specialise`` rewrites the model's and the coupling's
+``p[j, k]`` into ``p[j, 0]`` for those rows before compiling, so LLVM hoists
+them out of the node loop (a batch's per-node parameter rows otherwise stream
+from L2 every stage). The values are the same, so are the results.
+
 The cache lives in ``$VBRAIN_CACHE_DIR`` or ``~/.cache/vbrain/kernels``.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
+import inspect
 import os
+import textwrap
 import sys
 import threading
 from pathlib import Path
@@ -52,7 +61,7 @@ def _fingerprint(func) -> bytes:
 
 def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
                 stochastic: bool, bounded: bool, record_c: bool = False,
-                shared_noise: bool = False):
+                shared_noise: bool = False, uniform: tuple = ((), ())):
     """Return (loop, history filler) compiled for this model, coupling and scheme.
 
     Parameters
@@ -71,6 +80,9 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     shared_noise : bool
         The increments are noise alone, scaled in the loop from per-seed draws
         (no per-node increment array to fill and read back).
+    uniform : (tuple of int, tuple of int)
+        Rows of the model's and of the coupling's parameter arrays that hold
+        one value for every node (read once, see ``specialise``).
 
     Returns
     -------
@@ -79,21 +91,22 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     """
     with _lock:  # threads of one sweep may ask for the same kernel at once
         return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded,
-                            record_c, shared_noise)
+                            record_c, shared_noise, tuple(tuple(int(j) for j in u) for u in uniform))
 
 
 def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded, record_c,
-                 shared_noise):
+                 shared_noise, uniform):
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
                      BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded),
                      RECORD_C=bool(record_c), SHARED_NOISE=bool(shared_noise))
-    key = (dfun, pre, post, tuple(constants.items()))
+    key = (dfun, pre, post, tuple(constants.items()), uniform)
     if key in _loaded:
         return _loaded[key]
     source = _LOOP_SOURCE.read_text()
     h = hashlib.sha256(source.encode())
     for part in (_fingerprint(dfun), _fingerprint(pre), _fingerprint(post),
-                 repr(sorted(constants.items())).encode(), numba.__version__.encode()):
+                 repr(sorted(constants.items())).encode(), repr(uniform).encode(),
+                 numba.__version__.encode()):
         h.update(part)
     name = f"vbrain_kernel_{h.hexdigest()[:20]}"
     folder = cache_dir()
@@ -107,12 +120,55 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, 
     spec = importlib.util.spec_from_file_location(name, path)
     module: ModuleType = importlib.util.module_from_spec(spec)
     module.__dict__.update(
-        dfun=njit(inline="always")(dfun.py_func),
-        pre=njit(inline="always")(pre.py_func),
-        post=njit(inline="always")(post.py_func),
+        dfun=njit(inline="always")(specialise(dfun.py_func, 2, 4, uniform[0])),
+        pre=njit(inline="always")(specialise(pre.py_func, 2, 4, uniform[1])),
+        post=njit(inline="always")(specialise(post.py_func, 4, 6, uniform[1])),
         **constants,
     )
     sys.modules[name] = module
     spec.loader.exec_module(module)
     _loaded[key] = module.kernel, module.fill, module.overwrite
     return _loaded[key]
+
+
+def specialise(func, p_arg: int, k_arg: int, rows: tuple):
+    """``func`` with ``p[j, k]`` read as ``p[j, 0]`` for the parameter rows ``j`` in ``rows``.
+
+    ``p`` and ``k`` are the names of positional arguments ``p_arg`` and ``k_arg``.
+    Only subscripts ``p[<int>, k]`` are rewritten (any other use of ``p`` is
+    left as written, which stays correct); the function is returned unchanged
+    when its source cannot be read, it is a closure, or it assigns to ``k``.
+    """
+    if not rows:
+        return func
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return func
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef) or func.__code__.co_freevars:
+        return func
+    names = [a.arg for a in fdef.args.args]
+    p, k = names[p_arg], names[k_arg]
+    if any(isinstance(n, ast.Name) and n.id == k and isinstance(n.ctx, ast.Store)
+           for n in ast.walk(fdef)):
+        return func
+    wanted = set(rows)
+
+    class Rewrite(ast.NodeTransformer):
+        def visit_Subscript(self, node):  # noqa: N802 - ast API
+            self.generic_visit(node)
+            index = node.slice
+            if (isinstance(node.value, ast.Name) and node.value.id == p
+                    and isinstance(index, ast.Tuple) and len(index.elts) == 2
+                    and isinstance(index.elts[0], ast.Constant)
+                    and index.elts[0].value in wanted
+                    and isinstance(index.elts[1], ast.Name) and index.elts[1].id == k):
+                index.elts[1] = ast.copy_location(ast.Constant(0), index.elts[1])
+            return node
+
+    fdef.decorator_list = []
+    tree = ast.fix_missing_locations(Rewrite().visit(tree))
+    namespace = dict(func.__globals__)
+    exec(compile(tree, inspect.getsourcefile(func) or "<vbrain specialise>", "exec"), namespace)
+    return namespace[fdef.name]

@@ -466,3 +466,36 @@ def test_noise_intensity_sweeps_on_the_batch_axis(conn76):
         s = sim()
         s.integrator = "rk4"
         s.sweep(5.0, noise__nsig=[1e-3, 1e-4], progress=False)
+
+
+@pytest.mark.parametrize("n_samples", [4, 12])  # within the first guess; beyond it (grown)
+def test_sweep_groups_write_one_shared_output(n_samples):
+    """Groups of a threaded sweep write their batch slice of one buffer; a group that
+    outgrows it keeps its own, and the join copies."""
+    from vbrain.result import label_samples
+    from vbrain.simulation import _MemorySink, _SharedOutputs
+
+    def template(xs):
+        return label_samples("out", np.empty(0), np.empty((0, 2, len(xs))),
+                             [("region", ["a", "b"], {})], {"x": np.asarray(xs)}, {})
+
+    shared = _SharedOutputs(3)
+    groups = [np.array([0, 1]), np.array([2])]
+    sinks = [_MemorySink({"out": template(xs)}, 2.0, shared, slice(g[0], g[-1] + 1))
+             for xs, g in zip(([10.0, 20.0], [30.0]), groups)]
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(n_samples, 2, 3))
+    times = 1.0 + np.arange(n_samples)  # the first chunk (t = 1 ms of 2) suggests 2 samples
+    for start, stop in ((0, 1), (1, n_samples)):
+        for sink, g in zip(sinks, groups):
+            sink.append("out", times[start:stop], values[start:stop][..., g])
+    joined = _MemorySink.join(sinks, "out", groups)
+    np.testing.assert_array_equal(joined.values, values)
+    np.testing.assert_array_equal(joined["time"], times)
+    np.testing.assert_array_equal(joined["x"], [10.0, 20.0, 30.0])
+    np.testing.assert_array_equal(joined["batch"], [0, 1, 2])
+    assert np.shares_memory(joined.values, shared.buffers["out"]) == (n_samples <= 4)
+    single = _MemorySink({"out": template([1.0])}, 2.0)
+    for start, stop in ((0, 1), (1, n_samples)):
+        single.append("out", times[start:stop], values[start:stop][..., :1])
+    np.testing.assert_array_equal(single.arrays()["out"].values, values[..., :1])

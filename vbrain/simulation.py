@@ -314,21 +314,27 @@ class Simulation:
             raise FileExistsError(f"{out} exists; pass overwrite=True to replace it.")
         n_batch = len(np.atleast_1d(next(iter(params.values())))) if params else len(seeds)
         groups = np.array_split(np.arange(n_batch), n_groups)
+        shared = _SharedOutputs(n_batch)
 
-        def part(idx: np.ndarray) -> Result:
+        def part(idx: np.ndarray) -> tuple:
             sim = copy.deepcopy(self)  # monitors keep per-run state
             sub = {k: np.asarray(v)[idx] for k, v in params.items()}
             sub_seeds = None if seeds is None else [seeds[i] for i in idx]
-            return sim._run(duration, sub, sub_seeds, chunk_steps, False, None, False)
+            return sim._run(duration, sub, sub_seeds, chunk_steps, False, None, False,
+                            group=(shared, slice(idx[0], idx[-1] + 1)))
 
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(part, groups))
+        sinks = [sink for sink, _, _ in parts]
         data = {}
-        for name in parts[0].keys():
-            joined = xr.concat([p[name] for p in parts], dim="batch",
-                               coords="different", compat="equals", join="exact")
-            data[name] = joined.assign_coords(batch=np.arange(n_batch))
-        result = Result(data, parts[0].attrs, parts[0].status)
+        for name in sinks[0].templates:
+            if sinks[0].samples(name) is not None:  # into one array, each group its slice
+                data[name] = _MemorySink.join(sinks, name, groups)
+            else:  # whole arrays (inset spikes) or no samples
+                joined = xr.concat([s.arrays()[name] for s in sinks], dim="batch",
+                                   coords="different", compat="equals", join="exact")
+                data[name] = joined.assign_coords(batch=np.arange(n_batch))
+        result = Result(data, parts[0][1], parts[0][2])
         if out is not None:
             result.save(out, overwrite=overwrite)
         return result
@@ -484,7 +490,10 @@ class Simulation:
         return np.ascontiguousarray(np.broadcast_to(h, (horizon, n_state, n, n_batch)))
 
     def _run(self, duration, params, seeds, chunk_steps, progress, out, overwrite,
-             checkpoint_every=None, resume=False) -> Result:
+             checkpoint_every=None, resume=False, group=None) -> Result:
+        """One compiled run. ``group`` = (shared outputs, slice of the batch) for a sweep's
+        group (in memory): its samples go to its slice, and (sink, attrs, status) is
+        returned to be joined with the other groups instead of a Result."""
         self._validate()
         check_range("duration", duration, 0.0, low_inclusive=False)
         model, conn = self.model, self.connectome
@@ -568,7 +577,7 @@ class Simulation:
             sink = ResultWriter.reopen(out, state["sizes"])
             logger.info("resuming %s at step %d of %d", out, step, n_total)
         elif out is None:
-            sink = _MemorySink(templates)
+            sink = _MemorySink(templates, n_total * self.dt, *(group or (None, None)))
         else:  # a fresh start (resume without a checkpoint starts from the beginning)
             sink = ResultWriter(out, templates, attrs, overwrite=overwrite)
             if ckpt_path.exists():  # a stale checkpoint must never meet this new file
@@ -660,7 +669,9 @@ class Simulation:
                 if cosim is not None:
                     for name, da in cosim.spikes().items():
                         sink.add(name, da)
-                if out is None:
+                if out is None and group is not None and bad < 0:
+                    result = (sink, attrs, status)
+                elif out is None:
                     result = Result(sink.arrays(), attrs, status)
                 elif status != "interrupted":
                     result = Result.load(sink.close(status), lazy=True)
@@ -706,39 +717,110 @@ class Simulation:
 
 
 class _MemorySink:
-    """Collects monitor samples in memory; ``arrays()`` labels them like the templates."""
+    """Collects monitor samples in memory; ``arrays()`` labels them like the templates.
 
-    def __init__(self, templates: dict[str, Any]) -> None:
+    Each output goes into one buffer sized at its first samples from the run's
+    duration (grown if that falls short), so the samples are copied once.
+    """
+
+    def __init__(self, templates: dict[str, Any], duration: float,
+                 shared: _SharedOutputs | None = None, members: slice | None = None) -> None:
         self.templates = templates
-        self.parts: dict[str, list] = {k: [] for k in templates}
+        self.duration = duration  # ms
+        self.shared, self.members = shared, members  # a sweep's group: its slice of batch
+        self.filled: dict[str, list] = {}  # name -> [list of time arrays, buffer, rows used]
 
     def append(self, name: str, times: np.ndarray, samples: np.ndarray) -> None:
-        if len(times):
-            self.parts[name].append((times, samples))
+        if not len(times):
+            return
+        entry = self.filled.get(name)
+        if entry is None:
+            expected = len(times) * self.duration / times[-1] if times[-1] > 0 else len(times)
+            rows = max(len(times), int(np.ceil(1.01 * expected)) + 2)
+            if self.shared is not None:
+                buf = self.shared.buffer(name, rows, samples.shape[1:-1],
+                                         samples.dtype)[..., self.members]
+            else:
+                buf = np.empty((rows, *samples.shape[1:]), dtype=samples.dtype)
+            entry = self.filled[name] = [[], buf, 0]
+        stamps, buf, n = entry
+        if n + len(times) > len(buf):  # the first guess was short
+            grown = np.empty((max(2 * len(buf), n + len(times)), *buf.shape[1:]), dtype=buf.dtype)
+            grown[:n] = buf[:n]
+            entry[1] = buf = grown
+        buf[n:n + len(times)] = samples
+        stamps.append(times)
+        entry[2] = n + len(times)
 
     def add(self, name: str, da: Any) -> None:
         """Keep a whole labelled array (e.g. a spike raster) beside the monitors."""
         self.templates[name] = da
-        self.parts[name] = []
+        self.filled.pop(name, None)
+
+    def samples(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(times, data) of output ``name``, or None without samples."""
+        if name not in self.filled:
+            return None
+        stamps, buf, n = self.filled[name]
+        return np.concatenate(stamps), buf[:n]
 
     def arrays(self) -> dict[str, Any]:
-        import xarray as xr
-
         out = {}
         for name, tpl in self.templates.items():
-            parts = self.parts[name]
-            if not parts:
-                out[name] = tpl
-                continue
-            t = np.concatenate([p[0] for p in parts])
-            data = np.concatenate([p[1] for p in parts])
-            # built around the data (reindexing the empty template would first fill a
-            # NaN array of the full size)
-            coords = {k: c for k, c in tpl.coords.items() if "time" not in c.dims}
-            coords["time"] = ("time", t, tpl["time"].attrs)
-            out[name] = xr.DataArray(data, dims=tpl.dims, coords=coords, name=tpl.name,
-                                     attrs=tpl.attrs)
+            got = self.samples(name)
+            out[name] = tpl if got is None else _labelled(tpl, *got)
         return out
+
+    @staticmethod
+    def join(sinks: list, name: str, groups: list) -> Any:
+        """Output ``name`` of a sweep's groups (members ``groups[g]`` in ``sinks[g]``)
+        as one (time, ..., batch) array: the groups' shared buffer when every group
+        wrote its slice of it, else a copy."""
+        times, first = sinks[0].samples(name)
+        shared = sinks[0].shared.buffers.get(name) if sinks[0].shared is not None else None
+        if shared is not None and all(
+                s.filled[name][1].base is shared and s.filled[name][2] == len(times)
+                for s in sinks):
+            data = shared[:len(times)]
+        else:  # a group outgrew the shared buffer
+            data = np.empty((*first.shape[:-1], sum(len(g) for g in groups)), dtype=first.dtype)
+            for sink, idx in zip(sinks, groups):
+                data[..., idx[0]:idx[-1] + 1] = sink.samples(name)[1]
+        tpl = sinks[0].templates[name]
+        batch = {k: np.concatenate([s.templates[name][k].values for s in sinks])
+                 for k, c in tpl.coords.items() if c.dims == ("batch",)}
+        return _labelled(tpl, times, data, batch)
+
+
+class _SharedOutputs:
+    """One (time, ..., batch) buffer per output, written in slices by a sweep's groups."""
+
+    def __init__(self, n_batch: int) -> None:
+        self.n_batch = n_batch
+        self.buffers: dict[str, np.ndarray] = {}
+        self.lock = threading.Lock()
+
+    def buffer(self, name: str, rows: int, shape: tuple, dtype: Any) -> np.ndarray:
+        with self.lock:  # the first group to produce samples sizes it
+            if name not in self.buffers:
+                self.buffers[name] = np.empty((rows, *shape, self.n_batch), dtype=dtype)
+            return self.buffers[name]
+
+
+def _labelled(tpl: Any, times: np.ndarray, data: np.ndarray, batch: dict | None = None) -> Any:
+    """``tpl``'s labels around ``times`` and ``data`` (and new coordinates along batch).
+
+    Built around the data: reindexing the empty template would first fill a NaN
+    array of the full size.
+    """
+    import xarray as xr
+
+    coords = {k: c for k, c in tpl.coords.items() if "time" not in c.dims}
+    for k, values in (batch or {}).items():
+        coords[k] = ("batch", np.arange(len(values)) if k == "batch" else values,
+                     tpl.coords[k].attrs)
+    coords["time"] = ("time", times, tpl["time"].attrs)
+    return xr.DataArray(data, dims=tpl.dims, coords=coords, name=tpl.name, attrs=tpl.attrs)
 
 
 def _uniform_rows(p: np.ndarray) -> tuple[int, ...]:

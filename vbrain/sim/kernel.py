@@ -27,10 +27,10 @@ import importlib.util
 import inspect
 import os
 import textwrap
+import types
 import sys
 import threading
 from pathlib import Path
-from types import ModuleType
 
 import numba
 from numba import njit
@@ -118,7 +118,7 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, 
         os.replace(tmp, path)  # atomic: concurrent processes never see half a file
 
     spec = importlib.util.spec_from_file_location(name, path)
-    module: ModuleType = importlib.util.module_from_spec(spec)
+    module: types.ModuleType = importlib.util.module_from_spec(spec)
     module.__dict__.update(
         dfun=njit(inline="always")(specialise(dfun.py_func, 2, 4, uniform[0])),
         pre=njit(inline="always")(specialise(pre.py_func, 2, 4, uniform[1])),
@@ -169,6 +169,7 @@ def specialise(func, p_arg: int, k_arg: int, rows: tuple):
 
     fdef.decorator_list = []
     tree = ast.fix_missing_locations(Rewrite().visit(tree))
-    namespace = dict(func.__globals__)
-    exec(compile(tree, inspect.getsourcefile(func) or "<vbrain specialise>", "exec"), namespace)
-    return namespace[fdef.name]
+    module = compile(tree, inspect.getsourcefile(func) or "<vbrain specialise>", "exec")
+    code = next(c for c in module.co_consts
+                if isinstance(c, types.CodeType) and c.co_name == fdef.name)
+    return types.FunctionType(code, func.__globals__, fdef.name, func.__defaults__)

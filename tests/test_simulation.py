@@ -173,6 +173,12 @@ def test_uniform_parameter_rows_are_read_once():
 
     captured = [1]
     assert specialise(closure, 2, 4, (0,)) is closure  # a closure is left as it is
+
+    def rebinds(x, c, p, dx, k):
+        p = p[::-1]
+        dx[0, k] = p[0, k]
+
+    assert specialise(rebinds, 2, 4, (0,)) is rebinds  # p[0, k] is not the parameter row
     assert specialise(_g2d_dfun.py_func, 2, 4, ()) is _g2d_dfun.py_func
 
 

@@ -137,7 +137,7 @@ def specialise(func, p_arg: int, k_arg: int, rows: tuple):
     ``p`` and ``k`` are the names of positional arguments ``p_arg`` and ``k_arg``.
     Only subscripts ``p[<int>, k]`` are rewritten (any other use of ``p`` is
     left as written, which stays correct); the function is returned unchanged
-    when its source cannot be read, it is a closure, or it assigns to ``k``.
+    when its source cannot be read, it is a closure, or it rebinds ``p`` or ``k``.
     """
     if not rows:
         return func
@@ -149,9 +149,11 @@ def specialise(func, p_arg: int, k_arg: int, rows: tuple):
     if not isinstance(fdef, ast.FunctionDef) or func.__code__.co_freevars:
         return func
     names = [a.arg for a in fdef.args.args]
+    if len(names) <= max(p_arg, k_arg):
+        return func
     p, k = names[p_arg], names[k_arg]
-    if any(isinstance(n, ast.Name) and n.id == k and isinstance(n.ctx, ast.Store)
-           for n in ast.walk(fdef)):
+    if any(isinstance(n, ast.Name) and n.id in (p, k) and isinstance(n.ctx, ast.Store)
+           for n in ast.walk(fdef)):  # p or k rebound: p[j, k] might mean something else
         return func
     wanted = set(rows)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 from tqdm.auto import tqdm
 
 from . import __version__
@@ -522,9 +521,8 @@ class Simulation:
         kernel, fill, rewrite_history = make_kernel(
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
-            stochastic=prep.amp is not None or drive is not None, bounded=bounded,
-            record_c=bool(self.insets), shared_noise=prep.amp is not None and drive is None,
-            uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
+            noisy=prep.amp is not None, driven=drive is not None, bounded=bounded,
+            record_c=bool(self.insets), uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
         fill(hist_states, cvar, prep.cp, H)
@@ -603,10 +601,8 @@ class Simulation:
                             n_chunk = min(n_chunk, drive.steps_to_boundary(step))
                         z = no_draws if rngs is None else _draw(rngs, n_chunk, (n_state, n))
                         incr = no_incr
-                        if drive is not None:  # noise and stimuli as one per-node increment
+                        if drive is not None:  # stimuli: dt * I per node and step
                             incr = np.zeros((n_chunk, n_state, m))
-                            if rngs is not None:
-                                _spread(z, zrow, zamp, incr)
                             drive.add(incr, step)
 
                         def advance(off: int, count: int, cur: int) -> tuple[int, int, int]:
@@ -837,11 +833,10 @@ def _flat(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np
 
 def _csr(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:
     """Non-zero connections where ``keep``, grouped by target: (ptr, source, weight, delay)."""
-    rows, cols = np.nonzero((weights != 0) & keep)  # row-major: grouped by target i
+    rows, cols, w, d = _flat(weights, delays, keep)
     ptr = np.zeros(weights.shape[0] + 1, dtype=np.int64)
     np.add.at(ptr, rows + 1, 1)
-    return (np.cumsum(ptr), cols.astype(np.int64), weights[rows, cols].astype(np.float64),
-            delays[rows, cols].astype(np.int64))
+    return np.cumsum(ptr), cols, w, d
 
 
 def _generator(seed: Any, stream: int) -> np.random.Generator:
@@ -868,14 +863,3 @@ def _draw(rngs: dict, n_steps: int, shape: tuple) -> np.ndarray:
         gen.standard_normal(z.shape[1:], out=z[r])
     return z
 
-
-@njit(cache=True, nogil=True)
-def _spread(z, row, amp, out):  # pragma: no cover - compiled
-    """out[t, v, i * nb + b] = z[row[b], t, v, i] * amp[v, i, b or 0] (nodes batch-innermost)."""
-    nb = row.shape[0]
-    per_member = amp.shape[2] > 1
-    for t in range(out.shape[0]):
-        for v in range(out.shape[1]):
-            for i in range(z.shape[3]):
-                for b in range(nb):
-                    out[t, v, i * nb + b] = z[row[b], t, v, i] * amp[v, i, b if per_member else 0]

@@ -2,8 +2,8 @@
 
 A stimulus adds ``I(t_n)`` to the right-hand side of one state variable of its
 regions over the step from ``t_n = n dt`` to ``t_{n+1}`` (TVB's semantics).
-The loop adds the step's *increment* ``dt * I(t_n)`` (plus the noise draw) as
-TVB's integrators add ``dt * stimulus``, so stimuli and noise share one array.
+The loop adds the step's *increment* ``dt * I(t_n)`` where TVB's integrators
+add ``dt * stimulus``, together with the step's noise draw.
 
 Closed loop: every ``interval`` ms a controller sees the samples its monitor
 produced in the last interval and returns the gain of its stimulus for the

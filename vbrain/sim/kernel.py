@@ -60,8 +60,8 @@ def _fingerprint(func) -> bytes:
 
 
 def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
-                stochastic: bool, bounded: bool, record_c: bool = False,
-                shared_noise: bool = False, uniform: tuple = ((), ())):
+                noisy: bool, driven: bool, bounded: bool, record_c: bool = False,
+                uniform: tuple = ((), ())):
     """Return (loop, history filler) compiled for this model, coupling and scheme.
 
     Parameters
@@ -72,14 +72,11 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
         EULER, HEUN or RK4.
     n_state, n_comp : int
         Number of state variables and of history components per node.
-    batched, stochastic, bounded : bool
-        More than one batch member; per-step increments (noise, stimuli); any
-        state bound to clamp.
+    batched, noisy, driven, bounded : bool
+        More than one batch member; noise (per-seed draws scaled in the loop);
+        per-node stimulus increments; any state bound to clamp.
     record_c : bool
         Keep every step's coupling in ``c_trace`` (insets read their input there).
-    shared_noise : bool
-        The increments are noise alone, scaled in the loop from per-seed draws
-        (no per-node increment array to fill and read back).
     uniform : (tuple of int, tuple of int)
         Rows of the model's and of the coupling's parameter arrays that hold
         one value for every node (read once, see ``specialise``).
@@ -90,15 +87,16 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
         The loop, the history filler and the history rewriter (see loop.py).
     """
     with _lock:  # threads of one sweep may ask for the same kernel at once
-        return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded,
-                            record_c, shared_noise, tuple(tuple(int(j) for j in u) for u in uniform))
+        return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, driven,
+                            bounded, record_c, tuple(tuple(int(j) for j in u) for u in uniform))
 
 
-def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, stochastic, bounded, record_c,
-                 shared_noise, uniform):
+def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, driven, bounded,
+                 record_c, uniform):
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
-                     BATCHED=bool(batched), STOCHASTIC=bool(stochastic), BOUNDED=bool(bounded),
-                     RECORD_C=bool(record_c), SHARED_NOISE=bool(shared_noise))
+                     BATCHED=bool(batched), NOISY=bool(noisy), DRIVEN=bool(driven),
+                     STOCHASTIC=bool(noisy or driven), BOUNDED=bool(bounded),
+                     RECORD_C=bool(record_c))
     key = (dfun, pre, post, tuple(constants.items()), uniform)
     if key in _loaded:
         return _loaded[key]

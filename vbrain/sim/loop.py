@@ -3,9 +3,8 @@
 This file is not imported as is: ``kernel.make_kernel`` copies it to the
 kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
 coupling's per-node functions) and the constants ``SCHEME``, ``N_STATE``,
-``N_COMP``, ``BATCHED``, ``STOCHASTIC`` (per-step increments: noise and stimuli),
-``SHARED_NOISE`` (the increments are noise only, scaled here from draws shared
-by the members with the same seed),
+``N_COMP``, ``BATCHED``, ``NOISY`` (noise draws, scaled here per member),
+``DRIVEN`` (per-node stimulus increments), ``STOCHASTIC`` (either),
 ``BOUNDED`` and ``RECORD_C`` (keep every step's coupling, for insets) bound in its namespace,
 so that numba compiles, inlines and caches one specialised loop per
 combination (loops over the constants unroll, dead branches vanish).
@@ -63,12 +62,12 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
     here: that lets LLVM vectorise the model, the integrator and the coupling
     functions across nodes (regions x batch members).
 
-    The step's increments are ``incr[step]`` (n_state, n_nodes), or with
-    ``SHARED_NOISE`` ``z[zrow[b], step, v, i] * zamp[v, i, b]`` (standard normal
-    draws per seed, member b's seed row and amplitude; ``zamp``'s last axis
-    may be 1 for every member alike), formed per step in a small scratch.
+    The step's increment, formed per step in a small scratch, is the noise
+    ``z[zrow[b], step, v, i] * zamp[v, i, b]`` (standard normal draws per seed,
+    member b's seed row and amplitude; ``zamp``'s last axis may be 1 for every
+    member alike) plus the stimulus ``incr[step]`` (n_state, n_nodes).
     """
-    # N_STATE, N_COMP, BATCHED, STOCHASTIC, SHARED_NOISE, BOUNDED, RECORD_C are compile-time constants:
+    # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C are compile-time constants:
     # loops over them unroll and dead branches vanish
     n_nodes = x.shape[1]
     n_regions, n_cols = H.shape[1], H.shape[2]
@@ -133,22 +132,21 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                 for q in range(len(cvar)):
                     for k in range(n_nodes):
                         c_trace[step, q, k] = c[q, k]
-            if STOCHASTIC:
-                if SHARED_NOISE:
-                    for v in range(N_STATE):
-                        for i in range(n_regions):
-                            if common:  # one seed, one amplitude: a broadcast
-                                value = z[zrow[0], step, v, i] * zamp[v, i, 0]
-                                for b in range(nb):
-                                    e[v, i * nb + b] = value
-                            else:
-                                for b in range(nb):
-                                    e[v, i * nb + b] = (z[zrow[b], step, v, i]
-                                                        * zamp[v, i, b if per_member else 0])
-                else:  # copied, so that e keeps one (contiguous) array type
-                    for v in range(N_STATE):
-                        for k in range(n_nodes):
-                            e[v, k] = incr[step, v, k]
+            if NOISY:
+                for v in range(N_STATE):
+                    for i in range(n_regions):
+                        if common:  # one seed, one amplitude: a broadcast
+                            value = z[zrow[0], step, v, i] * zamp[v, i, 0]
+                            for b in range(nb):
+                                e[v, i * nb + b] = value
+                        else:
+                            for b in range(nb):
+                                e[v, i * nb + b] = (z[zrow[b], step, v, i]
+                                                    * zamp[v, i, b if per_member else 0])
+            if DRIVEN:
+                for v in range(N_STATE):
+                    for k in range(n_nodes):
+                        e[v, k] = e[v, k] + incr[step, v, k] if NOISY else incr[step, v, k]
             # integrate; the coupling is held through every stage (TVB's semantics)
             if SCHEME == EULER:
                 for k in range(n_nodes):

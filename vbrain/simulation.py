@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 _CHUNK_BYTES = 2 * 2**20
 #: steps whose long-delay coupling is gathered at once, and spare history
 #: columns (see sim/loop.py)
-_BLOCK, _SLACK = 16, 8
+_BLOCK, _SUB, _SLACK = 64, 16, 8
 #: history buffer per group of a sweep: larger batches run as groups of members this
 #: small, so two threads' delayed gathers share the L3 without thrashing it (whole-batch
 #: buffers of ~15 MB each ran at half speed); big enough to amortise the per-chunk work
@@ -429,7 +429,7 @@ class Simulation:
             n_batch=n_batch, batch_coords=batch_coords,
             p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
             cp=np.ascontiguousarray(cp.reshape(cp.shape[0], -1)),
-            long=_csr(w, delays, delays >= _BLOCK), short=_flat(w, delays, delays < _BLOCK),
+            long=_tiers(w, delays), short=_flat(w, delays, delays < _SUB),
             wsum=wsum, weights=w, delays=delays,
             horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
@@ -606,8 +606,8 @@ class Simulation:
                             drive.add(incr, step)
 
                         def advance(off: int, count: int, cur: int) -> tuple[int, int, int]:
-                            return kernel(x, H, cur, prep.horizon - 1, count, self.dt, nb, _BLOCK,
-                                          *prep.long, *prep.short, prep.wsum, cvar, prep.p,
+                            return kernel(x, H, cur, prep.horizon - 1, count, self.dt, nb,
+                                          _BLOCK, _SUB, *prep.long, *prep.short, prep.wsum, cvar, prep.p,
                                           prep.cp, lo, hi, incr[off:off + count],
                                           z[:, off:off + count], zrow, zamp,
                                           trace[off:off + count], S, acc,
@@ -831,12 +831,22 @@ def _flat(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np
             delays[rows, cols].astype(np.int64))
 
 
-def _csr(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Non-zero connections where ``keep``, grouped by target: (ptr, source, weight, delay)."""
-    rows, cols, w, d = _flat(weights, delays, keep)
-    ptr = np.zeros(weights.shape[0] + 1, dtype=np.int64)
-    np.add.at(ptr, rows + 1, 1)
-    return np.cumsum(ptr), cols, w, d
+def _tiers(weights: np.ndarray, delays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Far (delay >= _BLOCK) and near (_SUB <= delay < _BLOCK) connections grouped by target.
+
+    Returns (ptr, source, weight, delay): tier t's connections into region i are
+    entries ptr[t, i] to ptr[t, i + 1] of the other three (far ones first).
+    """
+    n = weights.shape[0]
+    far = delays >= _BLOCK
+    parts = [_flat(weights, delays, keep) for keep in (far, ~far & (delays >= _SUB))]
+    ptr = np.zeros((2, n + 1), dtype=np.int64)
+    offset = 0
+    for t, (rows, *_) in enumerate(parts):
+        ptr[t, 1:] = offset + np.cumsum(np.bincount(rows, minlength=n))
+        ptr[t, 0] = offset
+        offset += len(rows)
+    return (ptr,) + tuple(np.concatenate([part[f] for part in parts]) for f in (1, 2, 3))
 
 
 def _generator(seed: Any, stream: int) -> np.random.Generator:

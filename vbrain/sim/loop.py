@@ -16,12 +16,15 @@ n_batch) holds the coupling pre-values of past states, one column per step;
 column ``cur`` is the current state. When it fills, the last ``dmax + 1``
 columns move to the front.
 
-The delayed gather is the hot spot. Connections whose delay is at least
-``block`` steps only need states older than the next ``block`` steps, so their
-sums for ``block`` steps are computed at once, streaming contiguously through
-time and batch (SIMD-friendly); the few shorter ones (self-connections,
-neighbours) are gathered step by step. Each sum is long part + short part in
-a fixed order, so results do not depend on how a run is chunked.
+The delayed gather is the hot spot. A connection whose delay is at least k
+steps only needs states older than the next k steps, so its contributions
+for k steps can be summed at once, streaming contiguously through time and
+batch (SIMD-friendly, four connections per pass over the sums). Connections
+come in three tiers by delay: far ones (>= ``block``, most of them) summed
+``block`` steps at a time, near ones (>= ``sub``) ``sub`` steps at a time,
+and the few shortest (self-connections, neighbours) step by step. Each sum
+is far part + near part + short part, each in a fixed connection order, so
+results do not depend on how a run is chunked.
 
 One step from state x_n at time t_n:
 
@@ -50,8 +53,31 @@ def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
             x[v, k] = min(max(x[v, k], lo[v]), hi[v])
 
 
+@njit(inline="always")
+def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # pragma: no cover
+    """acc[:run] = sum over connections start..end of w * (the source's run from its delay)."""
+    for u in range(run):
+        acc[u] = 0.0
+    nz = start
+    while nz + 4 <= end:  # four at a time: one load and store of acc per four connections
+        w0, w1, w2, w3 = w[nz], w[nz + 1], w[nz + 2], w[nz + 3]
+        s0 = Hf[((base + col[nz]) * n_cols + cur - d[nz]) * nb:]
+        s1 = Hf[((base + col[nz + 1]) * n_cols + cur - d[nz + 1]) * nb:]
+        s2 = Hf[((base + col[nz + 2]) * n_cols + cur - d[nz + 2]) * nb:]
+        s3 = Hf[((base + col[nz + 3]) * n_cols + cur - d[nz + 3]) * nb:]
+        for u in range(run):  # the same additions, in the same order, as one at a time
+            acc[u] = (((acc[u] + w0 * s0[u]) + w1 * s1[u]) + w2 * s2[u]) + w3 * s3[u]
+        nz += 4
+    while nz < end:
+        w0 = w[nz]
+        s0 = Hf[((base + col[nz]) * n_cols + cur - d[nz]) * nb:]
+        for u in range(run):
+            acc[u] += w0 * s0[u]
+        nz += 1
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
-def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
+def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
            wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, S, acc,
            c_trace):  # pragma: no cover
@@ -98,25 +124,28 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block,
                         for b in range(nb):
                             H[q, j, col, b] = H[q, j, col + shift, b]
             cur = dmax
-        # long connections (delay >= block): all kb steps at once, streaming each
-        # connection's run (steps x members, contiguous) into acc
-        run = kb * nb
+        # far connections (delay >= block): all kb steps at once, streaming each
+        # connection's run (steps x members, contiguous)
         for q in range(N_COMP):
             for i in range(n_regions):
-                for u in range(run):
-                    acc[u] = 0.0
-                for nz in range(long_ptr[i], long_ptr[i + 1]):
-                    w = long_w[nz]
-                    o = ((q * n_regions + long_col[nz]) * n_cols + cur - long_d[nz]) * nb
-                    src = Hf[o:o + run]  # a slice: contiguous loads, no index wrapping
-                    for u in range(run):
-                        acc[u] += w * src[u]
+                _stream(acc, Hf, long_ptr[0, i], long_ptr[0, i + 1], long_col, long_w, long_d,
+                        q * n_regions, n_cols, nb, cur, kb * nb)
                 for kt in range(kb):
                     for b in range(nb):
                         S[kt, q, i * nb + b] = acc[kt * nb + b]
         for kt in range(kb):
             step = n + kt
-            # short connections (delay < block) on top of the long sums, in place
+            if kt % sub == 0:  # near connections (sub <= delay < block): sub steps at once
+                ks = min(sub, kb - kt)
+                for q in range(N_COMP):
+                    for i in range(n_regions):
+                        if long_ptr[1, i + 1] > long_ptr[1, i]:
+                            _stream(acc, Hf, long_ptr[1, i], long_ptr[1, i + 1], long_col, long_w,
+                                    long_d, q * n_regions, n_cols, nb, cur, ks * nb)
+                            for u in range(ks):
+                                for b in range(nb):
+                                    S[kt + u, q, i * nb + b] += acc[u * nb + b]
+            # short connections (delay < sub) on top, step by step, in place
             s = S[kt]
             for q in range(N_COMP):
                 for nz in range(short_row.shape[0]):

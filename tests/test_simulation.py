@@ -256,6 +256,29 @@ def test_delayed_coupling_arrives_after_the_delay():
     assert x1[50] > 0.0
 
 
+
+@pytest.mark.parametrize("chunk_steps", [None, 7])
+def test_every_delay_tier_arrives_on_time(chunk_steps):
+    """Far (>= 64 steps), near (16-63) and short (< 16) connections, and their edges:
+    a step in region 0 reaches region i exactly d_i steps later, in runs and sweeps."""
+    delays = np.array([1, 15, 16, 17, 63, 64, 65, 130, 200])
+    n = len(delays) + 1
+    w = np.zeros((n, n))
+    w[1:, 0] = 1.0  # 0 -> i
+    lengths = np.zeros((n, n))
+    lengths[1:, 0] = lengths[0, 1:] = delays * 0.1  # mm at 1 mm/ms, dt 0.1 ms
+    hist = np.zeros((delays.max() + 1, 1, n))
+    hist[-1, 0, 0] = 1.0  # region 0 jumps to 1 at t = 0
+    sim = vb.Simulation(vb.Connectome(w, lengths), Leaky(tau=1e9), vb.coupling.Linear(a=1.0),
+                        speed=1.0, dt=0.1, integrator="euler", initial_history=hist,
+                        monitors=[vb.monitors.Raw()])
+    x = sim.run(25.0, chunk_steps=chunk_steps, progress=False).raw.values[:, 0]
+    first = np.argmax(x[:, 1:] != 0.0, axis=0)  # step index n of the first step with c = 1
+    np.testing.assert_array_equal(first, delays)
+    swept = sim.sweep(25.0, chunk_steps=chunk_steps, coupling__a=[1.0, 2.0], progress=False)
+    np.testing.assert_array_equal(swept.raw.values[:, 0, :, 0], x)
+    np.testing.assert_array_equal(np.argmax(swept.raw.values[:, 0, 1:, 1] != 0.0, axis=0), delays)
+
 def test_divergence_names_time_and_region(conn76):
     sim = vb.Simulation(conn76, vb.models.Linear(gamma=np.where(np.arange(76) == 7, 50.0, -1.0)),
                         vb.coupling.Linear(a=0.0), dt=0.1, initial_history=np.ones((1, 76)),

@@ -37,6 +37,7 @@ from numba import njit
 
 from ._check import suggest
 from .models.base import Parameter
+from .models.vmath import exp
 
 
 class Coupling:
@@ -142,13 +143,13 @@ def _post_kuramoto(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
 def _post_sigmoidal(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
     cmin, cmax, midpoint, a, sigma = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
     for q in range(len(cvar)):
-        c[q, k] = cmin + (cmax - cmin) / (1.0 + math.exp(-a * ((s[q, k] - midpoint) / sigma)))
+        c[q, k] = cmin + (cmax - cmin) / (1.0 + exp(-a * ((s[q, k] - midpoint) / sigma)))
 
 
 @njit(cache=True)
 def _pre_sigmoidal_jr(x, cvar, p, h, k):  # pragma: no cover - compiled
     cmin, cmax, midpoint, r = p[0, k], p[1, k], p[2, k], p[4, k]
-    h[0, k] = cmin + (cmax - cmin) / (1.0 + math.exp(r * (midpoint - (x[cvar[0], k] - x[cvar[1], k]))))
+    h[0, k] = cmin + (cmax - cmin) / (1.0 + exp(r * (midpoint - (x[cvar[0], k] - x[cvar[1], k]))))
 
 
 @njit(cache=True)

@@ -45,11 +45,10 @@ coupling across brain regions determines seizure recruitment in partial
 epilepsy. J Neurosci 34:15009-15021.
 """
 
-import math
-
 from numba import njit
 
 from .base import Model, Parameter, StateVariable
+from .vmath import exp
 
 
 @njit(cache=True)
@@ -69,7 +68,7 @@ def _epileptor_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
     dx[1, k] = tt * (cc - d * x1 * x1 - y1)
     # energy (slow permittivity variable)
     if modification != 0.0:
-        h = x0 + 3.0 / (1.0 + math.exp(-(x1 + 0.5) / 0.1))
+        h = x0 + 3.0 / (1.0 + exp(-(x1 + 0.5) / 0.1))
     else:
         h = 4.0 * (x1 - x0)
         if z < 0.0:

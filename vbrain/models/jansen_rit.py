@@ -34,11 +34,10 @@ generation in a mathematical model of coupled cortical columns.
 Biol Cybern 73:357-366.
 """
 
-import math
-
 from numba import njit
 
 from .base import Model, Parameter, StateVariable
+from .vmath import exp
 
 
 @njit(cache=True)
@@ -46,9 +45,9 @@ def _jr_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
     A, B, a, b, v0, nu_max, r, J = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k], p[6, k], p[7, k]
     a_1, a_2, a_3, a_4, mu = p[8, k], p[9, k], p[10, k], p[11, k], p[14, k]
     y0, y1, y2, y3, y4, y5 = x[0, k], x[1, k], x[2, k], x[3, k], x[4, k], x[5, k]
-    s_pyr = 2.0 * nu_max / (1.0 + math.exp(r * (v0 - (y1 - y2))))
-    s_exc = 2.0 * nu_max / (1.0 + math.exp(r * (v0 - a_1 * J * y0)))
-    s_inh = 2.0 * nu_max / (1.0 + math.exp(r * (v0 - a_3 * J * y0)))
+    s_pyr = 2.0 * nu_max / (1.0 + exp(r * (v0 - (y1 - y2))))
+    s_exc = 2.0 * nu_max / (1.0 + exp(r * (v0 - a_1 * J * y0)))
+    s_inh = 2.0 * nu_max / (1.0 + exp(r * (v0 - a_3 * J * y0)))
     dx[0, k] = y3
     dx[1, k] = y4
     dx[2, k] = y5

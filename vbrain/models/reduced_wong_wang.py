@@ -31,11 +31,10 @@ Resting-state functional connectivity emerges from structurally and
 dynamically shaped slow linear fluctuations. J Neurosci 32(27):11239-11252.
 """
 
-import math
-
 from numba import njit
 
 from .base import Model, Parameter, StateVariable
+from .vmath import exp
 
 
 @njit(inline="always", error_model="numpy")
@@ -46,7 +45,7 @@ def _ww_rate(y, d):  # pragma: no cover - compiled
     engine's loop over nodes vectorises.
     """
     u = d * y
-    rate = y / (1.0 - math.exp(-u))
+    rate = y / (1.0 - exp(-u))
     if abs(u) < 1e-4:  # series around the removable singularity (error < 1e-18)
         rate = (1.0 + u * (0.5 + u / 12.0)) / d
     return rate

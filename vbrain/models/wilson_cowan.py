@@ -29,11 +29,10 @@ Sanz-Leon P, Knock SA, Spiegler A, Jirsa VK (2015). Mathematical framework for
 large-scale brain network modeling in The Virtual Brain. NeuroImage 111:385-430.
 """
 
-import math
-
 from numba import njit
 
 from .base import Model, Parameter, StateVariable
+from .vmath import exp
 
 
 @njit(cache=True)
@@ -47,11 +46,11 @@ def _wc_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
     I = x[1, k]
     x_e = alpha_e * (c_ee * E - c_ei * I + P - theta_e + c[0, k])
     x_i = alpha_i * (c_ie * E - c_ii * I + Q - theta_i)
-    s_e = 1.0 / (1.0 + math.exp(-a_e * (x_e - b_e)))
-    s_i = 1.0 / (1.0 + math.exp(-a_i * (x_i - b_i)))
+    s_e = 1.0 / (1.0 + exp(-a_e * (x_e - b_e)))
+    s_i = 1.0 / (1.0 + exp(-a_i * (x_i - b_i)))
     if shift != 0.0:
-        s_e -= 1.0 / (1.0 + math.exp(a_e * b_e))
-        s_i -= 1.0 / (1.0 + math.exp(a_i * b_i))
+        s_e -= 1.0 / (1.0 + exp(a_e * b_e))
+        s_i -= 1.0 / (1.0 + exp(a_i * b_i))
     dx[0, k] = (-E + (k_e - r_e * E) * c_e * s_e) / tau_e
     dx[1, k] = (-I + (k_i - r_i * I) * c_i * s_i) / tau_i
 

@@ -50,7 +50,11 @@ _MAX_FLOAT = 1.7976931348623157e308
 def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
     if BOUNDED:
         for v in range(N_STATE):
-            x[v, k] = min(max(x[v, k], lo[v]), hi[v])
+            # selects, not min/max (whose NaN handling branches and stops the node loop
+            # vectorising); NaN stays NaN for the divergence check
+            value = x[v, k]
+            value = lo[v] if value < lo[v] else value  # noqa: FURB136
+            x[v, k] = hi[v] if value > hi[v] else value  # noqa: FURB136
 
 
 @njit(inline="always")

@@ -125,6 +125,38 @@ def test_chunk_size_does_not_change_results(conn76, noisy):
         np.testing.assert_array_equal(other.tavg.time, ref.tavg.time)
 
 
+
+def test_loop_summed_windows_equal_the_monitor_on_every_state(conn76, monkeypatch):
+    """With only temporal averages, the loop sums each window itself (one trace row per
+    window); the samples are bit for bit those the monitor makes from every state."""
+    paths = []
+    for name in ("consume", "consume_sums"):
+        original = getattr(vb.monitors.TemporalAverage, name)
+        monkeypatch.setattr(vb.monitors.TemporalAverage, name,
+                            lambda self, rows, step, f=original, n=name: paths.append(n)
+                            or f(self, rows, step))
+
+    def run(chunk, sweep=False):
+        paths.clear()
+        sim = vb.Simulation(conn76, vb.models.ReducedWongWang(), vb.coupling.Linear(a=0.2),
+                            noise=vb.noise.Additive(1e-4), seed=3,
+                            monitors=[vb.monitors.TemporalAverage(0.7)])  # 7 steps
+        if sweep:
+            return sim.sweep(101.3, chunk_steps=chunk, coupling__a=[0.1, 0.2], progress=False)
+        return sim.run(101.3, chunk_steps=chunk, progress=False)
+
+    every_state = run(5)  # 5 steps per chunk: windows would straddle chunks, so every state
+    assert set(paths) == {"consume"}
+    assert every_state.tavg.shape[0] == 1013 // 7  # the unfinished last window is left out
+    for chunk in (None, 14):  # whole windows per chunk: the loop sums them
+        summed = run(chunk)
+        assert set(paths) == {"consume_sums"}
+        np.testing.assert_array_equal(summed.tavg.values.view(np.int64),
+                                      every_state.tavg.values.view(np.int64))
+        np.testing.assert_array_equal(summed.tavg.time, every_state.tavg.time)
+    np.testing.assert_array_equal(run(None, sweep=True).tavg.values[..., 1],
+                                  every_state.tavg.values)
+
 def test_same_seed_same_noise_other_seed_differs(conn76):
     def run(seed):
         sim = vb.Simulation(conn76, vb.models.Generic2dOscillator(), noise=vb.noise.Additive(1e-3),

@@ -502,11 +502,26 @@ class Simulation:
         n_total = int(round(duration / self.dt))
         if n_total < 1:
             raise ValueError(f"duration {duration} ms is shorter than one step (dt={self.dt} ms).")
+        info = RunInfo(self.dt, model.state_names(), tuple(sv.unit for sv in model.state_variables),
+                       model, tuple(conn.labels), nb)
+        for mon in self.monitors:
+            mon.setup(info)
+        # steps summed per trace row: when every monitor only needs sums over the same
+        # window (temporal averages), the loop adds the states up and writes one row per
+        # window (a tenth of the bytes through memory for 1 ms at dt 0.1 ms); else every state
+        windows = {mon.window() for mon in self.monitors}
+        if len(windows) != 1 or self.insets or self._closed_loops():
+            windows = {1}  # insets exchange states; closed loops cut chunks at their own times
+        window = windows.pop()
         if chunk_steps is None:
-            per_step = 8 * n_state * (m + (n * len(set(prep.seeds)) if prep.amp is not None else 0)
+            per_step = 8 * n_state * (m / window
+                                      + (n * len(set(prep.seeds)) if prep.amp is not None else 0)
                                       + (m if self.stimuli else 0))
             chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
+            chunk_steps = max(window, chunk_steps // window * window)
         chunk_steps = int(check_range("chunk_steps", chunk_steps, 1))
+        if chunk_steps % window:  # windows must not straddle chunks: every state instead
+            window = 1
 
         cvar = tuple(int(i) for i in type(model).cvar_indices())  # a tuple: unrolled when compiled
         n_comp = self.coupling.n_components(len(cvar))
@@ -539,12 +554,8 @@ class Simulation:
         c_trace = np.empty((chunk_steps, len(cvar), m) if cosim else (1, 1, 1))
         S = np.zeros((_BLOCK, n_comp, m))
         acc = np.zeros(_BLOCK * nb + 8)
-        trace = np.empty((chunk_steps, n_state, m))
+        trace = np.empty((-(-chunk_steps // window), n_state, m))
 
-        info = RunInfo(self.dt, model.state_names(), tuple(sv.unit for sv in model.state_variables),
-                       model, tuple(conn.labels), nb)
-        for mon in self.monitors:
-            mon.setup(info)
         templates = {}
         for mon in self.monitors:
             space = mon.space()
@@ -573,6 +584,8 @@ class Simulation:
             for mon, mon_state in zip(self.monitors, state["monitor_states"]):
                 mon.set_state(mon_state)
             sink = ResultWriter.reopen(out, state["sizes"])
+            if step % window:  # checkpointed mid-window by a run that kept every state
+                window = 1
             logger.info("resuming %s at step %d of %d", out, step, n_total)
         elif out is None:
             sink = _MemorySink(templates, n_total * self.dt, *(group or (None, None)))
@@ -610,7 +623,7 @@ class Simulation:
                                           _BLOCK, _SUB, *prep.long, *prep.short, prep.wsum, cvar, prep.p,
                                           prep.cp, lo, hi, incr[off:off + count],
                                           z[:, off:off + count], zrow, zamp,
-                                          trace[off:off + count], S, acc,
+                                          trace[off:off + count], window, S, acc,
                                           c_trace[off:off + count] if cosim else c_trace)
 
                         if cosim is None:
@@ -627,9 +640,11 @@ class Simulation:
                                 cosim.exchange(c_trace[done:done + count], piece, x, step + done)
                                 rewrite_history(piece, cosim.nodes, cvar, prep.cp, H, cur - count + 1)
                                 done += count
-                        chunk = trace[:done].reshape(done, n_state, n, nb)
+                        rows = done // window  # whole windows (all of them but at the end)
+                        chunk = trace[:rows].reshape(rows, n_state, n, nb)
                         for mon in self.monitors:
-                            t, samples = mon.consume(chunk, step)
+                            t, samples = (mon.consume(chunk, step) if window == 1
+                                          else mon.consume_sums(chunk, step))
                             if drive is not None:
                                 drive.observe(mon.name, t, samples)
                             sink.append(mon.name, t, samples if nb > 1 or prep.batch_coords

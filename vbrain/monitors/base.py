@@ -3,7 +3,10 @@
 The engine advances in chunks. After each chunk it hands every monitor the
 states the chunk produced (``trace``, shape (n_steps, n_state, n_regions,
 n_batch), the state after each step) and the monitor returns the samples
-that chunk completes. Monitors keep whatever they need across chunk
+that chunk completes. Monitors that only need sums of the states over fixed
+windows (temporal averages) say so with ``window()``; when all of a run's
+monitors share one window, the loop sums the states itself and they get
+``consume_sums`` instead (one row per window). Monitors keep whatever they need across chunk
 boundaries (partial averages, hemodynamic state), so their output does not
 depend on the chunk size. The trace is a bounded scratch buffer, never the
 run's output: BOLD and sensor monitors integrate it in compiled code and keep
@@ -96,6 +99,28 @@ class Monitor:
             Axes as :meth:`space` describes them, batch last.
         """
         raise NotImplementedError  # abstract: every monitor implements it
+
+    def window(self) -> int:
+        """Steps this monitor can take summed into one row (:meth:`consume_sums`); 1: every state.
+
+        When every monitor of a run gives the same window, the compiled loop adds the
+        states of each window up itself and hands over one row per window.
+        """
+        return 1
+
+    def consume_sums(self, sums: np.ndarray, first_step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`consume`, from sums of the states over consecutive windows.
+
+        Parameters
+        ----------
+        sums : array (n_windows, n_state, n_regions, n_batch)
+            Row r is the sum, in step order, of the states after steps
+            ``first_step + r * w + 1 ... first_step + (r + 1) * w``, w = :meth:`window`;
+            ``first_step`` is a multiple of w.
+        first_step : int
+            Number of steps done before this chunk.
+        """
+        raise NotImplementedError(f"{type(self).__name__} takes every state (window() == 1)")
 
     def space(self) -> list[tuple[str, list, dict[str, list]]]:
         """Labelled axes of one sample, after time and before batch.

@@ -86,6 +86,15 @@ class TemporalAverage(Monitor):
         times = (ends - self.istep_ / 2.0) * self.info.dt
         return times, out.reshape((n_out, len(self.var_index_)) + trace.shape[2:])
 
+    def window(self) -> int:  # noqa: D102
+        return self.istep_
+
+    def consume_sums(self, sums, first_step):  # noqa: D102
+        # the loop's sums start from 0.0 and add in step order, as _window_means does:
+        # the same samples, bit for bit
+        ends = first_step + self.istep_ * (1 + np.arange(sums.shape[0]))
+        return (ends - self.istep_ / 2.0) * self.info.dt, sums[:, self.var_index_] / self.istep_
+
     def get_state(self):  # noqa: D102
         s = np.zeros(0) if self._sum is None else self._sum.copy()
         return {"sum": s, "count": np.array(self._count)}

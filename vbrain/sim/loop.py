@@ -33,7 +33,9 @@ One step from state x_n at time t_n:
 2. the scheme advances x_n to x_{n+1}, clamping to bounds after every stage;
    the step's increment (noise plus dt times the stimulus) is added as TVB adds
    them: Euler once, Heun to predictor and corrector alike, RK4 once at the end;
-3. x_{n+1} is written to ``trace[n]`` and its pre-values to column cur + 1.
+3. x_{n+1} is written to ``trace[n]`` (or added to ``trace[n // every]``, the sum
+   of its window of ``every`` steps, when the monitors only need those) and its
+   pre-values to column cur + 1.
 """
 
 # ruff: noqa: F821  (dfun, pre, post and the upper-case constants are bound by kernel.make_kernel)
@@ -83,7 +85,7 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, S, acc,
+           wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, every, S, acc,
            c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
@@ -230,13 +232,22 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                         if STOCHASTIC:
                             x[v, k] += e[v, k]
                     _clamp(x, lo, hi, k)
-            # record, check, push the new state's pre-values to column cur + 1
+            # record (the state, or its window's running sum), check, push the new state's
+            # pre-values to column cur + 1
             finite = True
-            for v in range(N_STATE):
-                for k in range(n_nodes):
-                    trace[step, v, k] = x[v, k]
-                    # an AND over comparisons (NaN compares false) vectorises; a sum would not
-                    finite &= abs(x[v, k]) <= _MAX_FLOAT
+            row = step // every
+            if step % every == 0:  # a new row: 0.0 + x as a sum starts (x + -0.0 is x itself)
+                start = -0.0 if every == 1 else 0.0
+                for v in range(N_STATE):
+                    for k in range(n_nodes):
+                        trace[row, v, k] = x[v, k] + start
+                        # an AND over comparisons (NaN compares false) vectorises; a sum would not
+                        finite &= abs(x[v, k]) <= _MAX_FLOAT
+            else:
+                for v in range(N_STATE):
+                    for k in range(n_nodes):
+                        trace[row, v, k] += x[v, k]
+                        finite &= abs(x[v, k]) <= _MAX_FLOAT
             if not finite:
                 for k in range(n_nodes):
                     for v in range(N_STATE):

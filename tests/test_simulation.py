@@ -310,6 +310,12 @@ def test_every_delay_tier_arrives_on_time(chunk_steps):
     swept = sim.sweep(25.0, chunk_steps=chunk_steps, coupling__a=[1.0, 2.0], progress=False)
     np.testing.assert_array_equal(swept.raw.values[:, 0, :, 0], x)
     np.testing.assert_array_equal(np.argmax(swept.raw.values[:, 0, 1:, 1] != 0.0, axis=0), delays)
+    # a zero-delay self-connection couples region 0 to its own current state from step 0
+    w[0, 0] = 0.5
+    sim.connectome = vb.Connectome(w, lengths)
+    own = sim.run(25.0, chunk_steps=chunk_steps, progress=False).raw.values[:, 0]
+    np.testing.assert_allclose(own[0, 0] - x[0, 0], 0.1 * 0.5 * 1.0 / 1e9, rtol=1e-6)
+    np.testing.assert_array_equal(np.argmax(own[:, 1:] != 0.0, axis=0), delays)
 
 def test_divergence_names_time_and_region(conn76):
     sim = vb.Simulation(conn76, vb.models.Linear(gamma=np.where(np.arange(76) == 7, 50.0, -1.0)),

@@ -84,6 +84,7 @@ class _Prepared:
     cp: np.ndarray
     long: tuple[np.ndarray, ...]
     short: tuple[np.ndarray, ...]
+    self_w: np.ndarray
     wsum: np.ndarray
     weights: np.ndarray
     delays: np.ndarray
@@ -417,6 +418,7 @@ class Simulation:
                     i = list(conn.labels).index(label)
                     w[i, i] = 0.0
         delays = conn.delay_steps(self.speed, self.dt)
+        self_now = np.eye(n, dtype=bool) & (delays == 0)  # zero-delay self-connections
         wsum = np.repeat(w.sum(axis=1), n_batch)
         amp = None
         n_state = len(model.state_variables)
@@ -429,8 +431,8 @@ class Simulation:
             n_batch=n_batch, batch_coords=batch_coords,
             p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
             cp=np.ascontiguousarray(cp.reshape(cp.shape[0], -1)),
-            long=_tiers(w, delays), short=_flat(w, delays, delays < _SUB),
-            wsum=wsum, weights=w, delays=delays,
+            long=_tiers(w, delays), short=_flat(w, delays, (delays < _SUB) & ~self_now),
+            self_w=np.where(np.diag(self_now), np.diag(w), 0.0), wsum=wsum, weights=w, delays=delays,
             horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
         )
@@ -620,7 +622,8 @@ class Simulation:
 
                         def advance(off: int, count: int, cur: int) -> tuple[int, int, int]:
                             return kernel(x, H, cur, prep.horizon - 1, count, self.dt, nb,
-                                          _BLOCK, _SUB, *prep.long, *prep.short, prep.wsum, cvar, prep.p,
+                                          _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w,
+                                          prep.wsum, cvar, prep.p,
                                           prep.cp, lo, hi, incr[off:off + count],
                                           z[:, off:off + count], zrow, zamp,
                                           trace[off:off + count], window, S, acc,

@@ -22,9 +22,10 @@ for k steps can be summed at once, streaming contiguously through time and
 batch (SIMD-friendly, four connections per pass over the sums). Connections
 come in three tiers by delay: far ones (>= ``block``, most of them) summed
 ``block`` steps at a time, near ones (>= ``sub``) ``sub`` steps at a time,
-and the few shortest (self-connections, neighbours) step by step. Each sum
-is far part + near part + short part, each in a fixed connection order, so
-results do not depend on how a run is chunked.
+and the few shortest (neighbours) step by step, then zero-delay
+self-connections from a per-region weight. Each sum is far part + near part
++ short part + self part, each in a fixed order, so results do not depend on
+how a run is chunked.
 
 One step from state x_n at time t_n:
 
@@ -85,7 +86,7 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, every, S, acc,
+           self_w, wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, every, S, acc,
            c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
@@ -161,6 +162,12 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                     col = cur - short_d[nz]
                     for b in range(nb):
                         s[q, i * nb + b] += w * H[q, j, col, b]
+                # zero-delay self-connections last, region by region (no index lists)
+                for i in range(n_regions):
+                    w = self_w[i]
+                    if w != 0.0:
+                        for b in range(nb):
+                            s[q, i * nb + b] += w * H[q, i, cur, b]
             for k in range(n_nodes):
                 post(s, x, cvar, wsum, cp, c, k)
             if RECORD_C:

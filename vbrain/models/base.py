@@ -21,7 +21,8 @@ k : int
 
 Write ``dfun`` as plain scalar code for node ``k``, with helper functions it
 calls marked ``@njit(inline="always")``: the engine inlines it into a loop over
-nodes that LLVM can vectorise.
+nodes that LLVM can vectorise. Use :func:`vbrain.models.vmath.exp` rather than
+``math.exp`` (a call into the C library per node, which keeps the loop scalar).
 
 Defining a new model takes a few lines::
 

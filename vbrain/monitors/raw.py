@@ -93,7 +93,10 @@ class TemporalAverage(Monitor):
         # the loop's sums start from 0.0 and add in step order, as _window_means does:
         # the same samples, bit for bit
         ends = first_step + self.istep_ * (1 + np.arange(sums.shape[0]))
-        return (ends - self.istep_ / 2.0) * self.info.dt, sums[:, self.var_index_] / self.istep_
+        chosen = (sums if len(self.var_index_) == sums.shape[1]  # all variables, in order
+                  and np.array_equal(self.var_index_, np.arange(sums.shape[1]))
+                  else sums[:, self.var_index_])
+        return (ends - self.istep_ / 2.0) * self.info.dt, np.divide(chosen, self.istep_)
 
     def get_state(self):  # noqa: D102
         s = np.zeros(0) if self._sum is None else self._sum.copy()

@@ -59,3 +59,14 @@ def test_exp_gives_the_same_bits_in_simd_and_scalar_code():
     looped = _exp(x)
     one_by_one = np.array([_exp_one(v) for v in x])
     np.testing.assert_array_equal(looped.view(np.int64), one_by_one.view(np.int64))
+
+
+@njit
+def _exp_of(x):  # pragma: no cover - compiled
+    return exp(x)
+
+
+def test_exp_takes_float32_and_integers_computing_in_float64():
+    assert _exp_of(np.float32(0.5)) == _exp_one(0.5)
+    assert _exp_of(2) == _exp_one(2.0)
+    assert abs(_exp_of(-3) - np.exp(-3.0)) <= np.spacing(np.exp(-3.0))

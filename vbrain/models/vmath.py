@@ -71,10 +71,10 @@ def _exp_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
 
 @intrinsic
 def exp(typingctx, x):  # pragma: no cover - compiled
-    """e ** x for a float64 ``x`` (use inside jitted code); see the module docstring."""
-    if not isinstance(x, types.Float):
+    """e ** x in float64 for a float or integer ``x``, inside jitted code; see the module docstring."""
+    if not isinstance(x, (types.Float, types.Integer)):
         return None
-    sig = types.float64(types.float64)
+    sig = types.float64(x)
 
     def codegen(context, builder, signature, args):
         value = context.cast(builder, args[0], signature.args[0], types.float64)

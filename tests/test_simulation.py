@@ -478,6 +478,57 @@ def test_interrupted_run_resumes_bit_identically(conn76, tmp_path, signum):
         np.testing.assert_array_equal(resumed[name].time.values, reference[name].time.values)
 
 
+
+class _AverageSignalAt(vb.monitors.TemporalAverage):
+    """A temporal average that sends a signal once the run passes ``at_step``: a run whose
+    monitors are all temporal averages lets the loop sum the windows."""
+
+    name = "signaller"
+
+    def __init__(self, at_step, signum):
+        super().__init__(0.7)
+        self.at_step, self.signum, self.sent = at_step, signum, False
+
+    def _maybe_signal(self, first_step, n_steps):
+        import os
+
+        if not self.sent and first_step + n_steps >= self.at_step:
+            self.sent = True
+            os.kill(os.getpid(), self.signum)
+
+    def consume(self, trace, first_step):
+        self._maybe_signal(first_step, trace.shape[0])
+        return super().consume(trace, first_step)
+
+    def consume_sums(self, sums, first_step):
+        self._maybe_signal(first_step, sums.shape[0] * self.istep_)
+        return super().consume_sums(sums, first_step)
+
+    def __repr__(self):
+        return "_AverageSignalAt()"
+
+
+@pytest.mark.parametrize("chunks", [(35, 49), (37, 49), (37, None)])
+def test_resume_with_windows_summed_in_the_loop(conn76, tmp_path, chunks):
+    """Interrupted and resumed with the loop summing 7-step windows (35, 49 steps per chunk),
+    and resumed that way from a checkpoint a run keeping every state (37) left mid-window."""
+    import signal
+
+    def sim(at_step):
+        return vb.Simulation(conn76, vb.models.ReducedWongWang(), vb.coupling.Linear(a=0.1),
+                             noise=vb.noise.Additive(1e-4), seed=5,
+                             monitors=[vb.monitors.TemporalAverage(0.7),
+                                       _AverageSignalAt(at_step, signal.SIGINT)])
+
+    reference = sim(10**9).run(60.0, chunk_steps=5, out=tmp_path / "ref.nc")  # every state
+    out = tmp_path / "run.nc"
+    with pytest.raises(vb.SimulationInterrupted):
+        sim(200).run(60.0, chunk_steps=chunks[0], out=out, checkpoint_every=5.0)
+    resumed = sim(10**9).run(60.0, chunk_steps=chunks[1], out=out, resume=True)
+    assert resumed.status == "complete"
+    np.testing.assert_array_equal(resumed.tavg.values, reference.tavg.values)
+    np.testing.assert_array_equal(resumed.tavg.time.values, reference.tavg.time.values)
+
 def test_resume_refuses_other_settings(conn76, tmp_path):
     import signal
 

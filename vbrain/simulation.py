@@ -588,6 +588,7 @@ class Simulation:
             sink = ResultWriter.reopen(out, state["sizes"])
             if step % window:  # checkpointed mid-window by a run that kept every state
                 window = 1
+                trace = np.empty((chunk_steps, n_state, m))
             logger.info("resuming %s at step %d of %d", out, step, n_total)
         elif out is None:
             sink = _MemorySink(templates, n_total * self.dt, *(group or (None, None)))

@@ -25,6 +25,7 @@ from .noise import Additive
 from .result import Result, ResultWriter, label_samples
 from .sim import checkpoint
 from .sim.kernel import SCHEMES, make_kernel
+from .sim.normals import standard_normals
 
 logger = logging.getLogger(__name__)
 
@@ -884,11 +885,13 @@ def _draw(rngs: dict, n_steps: int, shape: tuple) -> np.ndarray:
     """Standard normal draws (n_seeds, n_steps, n_state, n_regions) for one chunk.
 
     Each distinct seed's generator draws (n_steps, n_state, n_regions) in
-    sequence, so consecutive chunks continue one stream whatever their size;
-    members sharing a seed share the draws (the loop scales them per member).
+    sequence (uniforms through Box-Muller, see sim/normals.py), so consecutive
+    chunks continue one stream whatever their size; members sharing a seed
+    share the draws (the loop scales them per member).
     """
     z = np.empty((len(rngs), n_steps) + tuple(shape))
+    row = int(np.prod(shape))
     for r, gen in enumerate(rngs.values()):
-        gen.standard_normal(z.shape[1:], out=z[r])
+        standard_normals(gen, n_steps, row, out=z[r].reshape(n_steps, row))
     return z
 

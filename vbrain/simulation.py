@@ -433,7 +433,8 @@ class Simulation:
             p=np.ascontiguousarray(p.reshape(p.shape[0], -1)),
             cp=np.ascontiguousarray(cp.reshape(cp.shape[0], -1)),
             long=_tiers(w, delays), short=_flat(w, delays, (delays < _SUB) & ~self_now),
-            self_w=np.where(np.diag(self_now), np.diag(w), 0.0), wsum=wsum, weights=w, delays=delays,
+            self_w=np.where(np.diag(self_now), np.diag(w), 0.0),
+            wsum=wsum, weights=w, delays=delays,
             horizon=int(delays.max()) + 1 if delays.size else 1, amp=amp,
             seeds=[self.seed] * n_batch if seeds is None else list(seeds),
         )
@@ -512,10 +513,10 @@ class Simulation:
         # steps summed per trace row: when every monitor only needs sums over the same
         # window (temporal averages), the loop adds the states up and writes one row per
         # window (a tenth of the bytes through memory for 1 ms at dt 0.1 ms); else every state
+        # (insets exchange states, closed loops cut chunks at their own times: every state)
         windows = {mon.window() for mon in self.monitors}
-        if len(windows) != 1 or self.insets or self._closed_loops():
-            windows = {1}  # insets exchange states; closed loops cut chunks at their own times
-        window = windows.pop()
+        window = (windows.pop() if len(windows) == 1 and not (self.insets or self._closed_loops())
+                  else 1)
         if chunk_steps is None:
             per_step = 8 * n_state * (m / window
                                       + (n * len(set(prep.seeds)) if prep.amp is not None else 0)
@@ -557,7 +558,6 @@ class Simulation:
         c_trace = np.empty((chunk_steps, len(cvar), m) if cosim else (1, 1, 1))
         S = np.zeros((_BLOCK, n_comp, m))
         acc = np.zeros(_BLOCK * nb + 8)
-        trace = np.empty((-(-chunk_steps // window), n_state, m))
 
         templates = {}
         for mon in self.monitors:
@@ -589,7 +589,6 @@ class Simulation:
             sink = ResultWriter.reopen(out, state["sizes"])
             if step % window:  # checkpointed mid-window by a run that kept every state
                 window = 1
-                trace = np.empty((chunk_steps, n_state, m))
             logger.info("resuming %s at step %d of %d", out, step, n_total)
         elif out is None:
             sink = _MemorySink(templates, n_total * self.dt, *(group or (None, None)))
@@ -597,6 +596,7 @@ class Simulation:
             sink = ResultWriter(out, templates, attrs, overwrite=overwrite)
             if ckpt_path.exists():  # a stale checkpoint must never meet this new file
                 ckpt_path.unlink()
+        trace = np.empty((-(-chunk_steps // window), n_state, m))  # a row per window
         every = None if checkpoint_every is None else max(1, int(round(checkpoint_every / self.dt)))
         last_ckpt = step
 

@@ -35,45 +35,58 @@ _LN2_LO = 1.9082149292705877e-10
 _MAX_ARG = 709.782712893384  # above: inf
 _MIN_ARG = -745.1332191019412  # below: 0
 _TWO52 = 4503599627370496.0
+_SQRT2 = 1.4142135623730951
+_LN2 = 0.6931471805599453
+_TWO_PI = 6.283185307179586
 # Taylor coefficients 1/13!, ..., 1/2!, 1, 1: on |r| <= ln(2) / 2 the truncation
 # error is below 5e-18 relative
 _TAYLOR = (1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
            1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0,
            1.0 / 6.0, 0.5, 1.0, 1.0)
+_DOUBLE, _I64 = llir.DoubleType(), llir.IntType(64)
+
+
+def _const(value: float) -> llir.Constant:
+    return llir.Constant(_DOUBLE, value)
+
+
+def _llvm_math(builder: llir.IRBuilder, name: str) -> llir.Function:
+    """LLVM's own ``llvm.<name>.f64`` (floor, sqrt): single instructions, vectorisable."""
+    return cgutils.get_or_insert_function(builder.module, llir.FunctionType(_DOUBLE, [_DOUBLE]),
+                                          f"llvm.{name}.f64")
+
+
+def _horner(builder: llir.IRBuilder, x: llir.Value, coefs) -> llir.Value:
+    """coefs[0] x**(n-1) + ... + coefs[-1] by Horner's rule (no fused multiply-adds)."""
+    p = _const(coefs[0])
+    for coef in coefs[1:]:
+        p = builder.fadd(builder.fmul(p, x), _const(coef))
+    return p
 
 
 def _exp_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     """LLVM instructions computing e ** x for a double ``x``."""
-    double, i64 = llir.DoubleType(), llir.IntType(64)
-
-    def const(v: float) -> llir.Constant:
-        return llir.Constant(double, v)
-
-    floor = cgutils.get_or_insert_function(builder.module, llir.FunctionType(double, [double]),
-                                           "llvm.floor.f64")
-    y = builder.select(builder.fcmp_ordered("<", x, const(_MIN_ARG)), const(_MIN_ARG), x)
-    y = builder.select(builder.fcmp_ordered(">", y, const(_MAX_ARG)), const(_MAX_ARG), y)
-    n = builder.call(floor, [builder.fadd(builder.fmul(y, const(_LOG2E)), const(0.5))])
-    r = builder.fsub(builder.fsub(y, builder.fmul(n, const(_LN2_HI))),
-                     builder.fmul(n, const(_LN2_LO)))
-    p = const(_TAYLOR[0])
-    for coef in _TAYLOR[1:]:
-        p = builder.fadd(builder.fmul(p, r), const(coef))
+    floor = _llvm_math(builder, "floor")
+    y = builder.select(builder.fcmp_ordered("<", x, _const(_MIN_ARG)), _const(_MIN_ARG), x)
+    y = builder.select(builder.fcmp_ordered(">", y, _const(_MAX_ARG)), _const(_MAX_ARG), y)
+    n = builder.call(floor, [builder.fadd(builder.fmul(y, _const(_LOG2E)), _const(0.5))])
+    r = builder.fsub(builder.fsub(y, builder.fmul(n, _const(_LN2_HI))),
+                     builder.fmul(n, _const(_LN2_LO)))
+    p = _horner(builder, r, _TAYLOR)
 
     def pow2(m: llir.Value) -> llir.Value:
         # 2 ** m for an integer-valued m in [-1022, 1023]: m + 1023 sits in the low mantissa
         # bits of 2**52 + m + 1023; shifted by 52 it becomes the exponent field
-        bits = builder.bitcast(builder.fadd(m, const(1023.0 + _TWO52)), i64)
-        return builder.bitcast(builder.shl(bits, llir.Constant(i64, 52)), double)
+        bits = builder.bitcast(builder.fadd(m, _const(1023.0 + _TWO52)), _I64)
+        return builder.bitcast(builder.shl(bits, llir.Constant(_I64, 52)), _DOUBLE)
 
     # scale by 2 ** n in two exact halves, so subnormal results (n < -1022) come out right
-    half = builder.call(floor, [builder.fmul(n, const(0.5))])
+    half = builder.call(floor, [builder.fmul(n, _const(0.5))])
     result = builder.fmul(builder.fmul(p, pow2(half)), pow2(builder.fsub(n, half)))
-    result = builder.select(builder.fcmp_ordered(">", x, const(_MAX_ARG)), const(float("inf")),
+    result = builder.select(builder.fcmp_ordered(">", x, _const(_MAX_ARG)), _const(float("inf")),
                             result)
-    result = builder.select(builder.fcmp_ordered("<", x, const(_MIN_ARG)), const(0.0), result)
+    result = builder.select(builder.fcmp_ordered("<", x, _const(_MIN_ARG)), _const(0.0), result)
     return builder.select(builder.fcmp_unordered("uno", x, x), x, result)
-
 
 @intrinsic
 def exp(typingctx, x):  # pragma: no cover - compiled
@@ -89,10 +102,6 @@ def exp(typingctx, x):  # pragma: no cover - compiled
     return sig, codegen
 
 
-_SQRT2 = 1.4142135623730951
-_LN2 = 0.6931471805599453
-_TWO_PI = 6.283185307179586
-
 
 def _log_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     """LLVM instructions computing ln(x) for a positive, normal, finite double ``x``.
@@ -100,23 +109,17 @@ def _log_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     x = 2**e * m with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(s), s = (m - 1) / (m + 1),
     |s| <= 0.172, by its series to s**23 (truncation below 1e-18).
     """
-    double, i64 = llir.DoubleType(), llir.IntType(64)
-    bits = builder.bitcast(x, i64)
-    exponent = builder.sub(builder.lshr(bits, llir.Constant(i64, 52)), llir.Constant(i64, 1023))
-    mantissa = builder.bitcast(builder.or_(builder.and_(bits, llir.Constant(i64, (1 << 52) - 1)),
-                                           llir.Constant(i64, 1023 << 52)), double)  # [1, 2)
-    big = builder.fcmp_ordered(">=", mantissa, llir.Constant(double, _SQRT2))
-    mantissa = builder.select(big, builder.fmul(mantissa, llir.Constant(double, 0.5)), mantissa)
-    e = builder.sitofp(builder.add(exponent, builder.zext(big, i64)), double)
-    s = builder.fdiv(builder.fsub(mantissa, llir.Constant(double, 1.0)),
-                     builder.fadd(mantissa, llir.Constant(double, 1.0)))
-    s2 = builder.fmul(s, s)
-    series = llir.Constant(double, 1.0 / 23.0)
-    for k in range(21, 0, -2):
-        series = builder.fadd(builder.fmul(series, s2), llir.Constant(double, 1.0 / k))
-    log_m = builder.fmul(builder.fmul(llir.Constant(double, 2.0), s), series)
-    return builder.fadd(builder.fmul(e, llir.Constant(double, _LN2)), log_m)
-
+    bits = builder.bitcast(x, _I64)
+    exponent = builder.sub(builder.lshr(bits, llir.Constant(_I64, 52)), llir.Constant(_I64, 1023))
+    mantissa = builder.bitcast(builder.or_(builder.and_(bits, llir.Constant(_I64, (1 << 52) - 1)),
+                                           llir.Constant(_I64, 1023 << 52)), _DOUBLE)  # [1, 2)
+    big = builder.fcmp_ordered(">=", mantissa, _const(_SQRT2))
+    mantissa = builder.select(big, builder.fmul(mantissa, _const(0.5)), mantissa)
+    e = builder.sitofp(builder.add(exponent, builder.zext(big, _I64)), _DOUBLE)
+    s = builder.fdiv(builder.fsub(mantissa, _const(1.0)), builder.fadd(mantissa, _const(1.0)))
+    series = _horner(builder, builder.fmul(s, s), [1.0 / k for k in range(23, 0, -2)])
+    log_m = builder.fmul(builder.fmul(_const(2.0), s), series)
+    return builder.fadd(builder.fmul(e, _const(_LN2)), log_m)
 
 def _sincos_turn_ir(builder: llir.IRBuilder, u: llir.Value) -> tuple[llir.Value, llir.Value]:
     """LLVM instructions computing (sin, cos) of 2 pi u for a double ``u`` in [0, 1].
@@ -124,37 +127,25 @@ def _sincos_turn_ir(builder: llir.IRBuilder, u: llir.Value) -> tuple[llir.Value,
     The nearest quarter turn k / 4 is split off (u - k / 4 is exact), the rest
     r in [-pi/4, pi/4] goes through Taylor series to r**17 / r**18.
     """
-    double = llir.DoubleType()
-
-    def const(v: float) -> llir.Constant:
-        return llir.Constant(double, v)
-
-    floor = cgutils.get_or_insert_function(builder.module, llir.FunctionType(double, [double]),
-                                           "llvm.floor.f64")
-    k = builder.call(floor, [builder.fadd(builder.fmul(u, const(4.0)), const(0.5))])  # 0..4
-    r = builder.fmul(builder.fsub(u, builder.fmul(k, const(0.25))), const(_TWO_PI))
+    floor = _llvm_math(builder, "floor")
+    k = builder.call(floor, [builder.fadd(builder.fmul(u, _const(4.0)), _const(0.5))])  # 0..4
+    r = builder.fmul(builder.fsub(u, builder.fmul(k, _const(0.25))), _const(_TWO_PI))
     r2 = builder.fmul(r, r)
-    sin_p, cos_p = const(0.0), const(0.0)
-    sin_terms = [(-1.0) ** j / math.factorial(2 * j + 1) for j in range(9)]  # r, r**3, ...
-    cos_terms = [(-1.0) ** j / math.factorial(2 * j) for j in range(10)]  # 1, r**2, ...
-    for coef in reversed(sin_terms):
-        sin_p = builder.fadd(builder.fmul(sin_p, r2), const(coef))
-    for coef in reversed(cos_terms):
-        cos_p = builder.fadd(builder.fmul(cos_p, r2), const(coef))
-    sin_r = builder.fmul(sin_p, r)
-    quarter = builder.fsub(k, builder.fmul(const(4.0), builder.call(
-        floor, [builder.fmul(k, const(0.25))])))  # k mod 4
-    neg_sin, neg_cos = builder.fneg(sin_r), builder.fneg(cos_p)
+    sin_r = builder.fmul(_horner(builder, r2, [(-1.0) ** j / math.factorial(2 * j + 1)
+                                               for j in range(8, -1, -1)]), r)
+    cos_r = _horner(builder, r2, [(-1.0) ** j / math.factorial(2 * j) for j in range(9, -1, -1)])
+    quarter = builder.fsub(k, builder.fmul(_const(4.0), builder.call(
+        floor, [builder.fmul(k, _const(0.25))])))  # k mod 4
+    neg_sin, neg_cos = builder.fneg(sin_r), builder.fneg(cos_r)
 
     def pick(values: tuple) -> llir.Value:  # by quarter 0, 1, 2, 3
         out = values[3]
         for q in (2, 1, 0):
-            out = builder.select(builder.fcmp_ordered("==", quarter, const(float(q))), values[q],
+            out = builder.select(builder.fcmp_ordered("==", quarter, _const(float(q))), values[q],
                                  out)
         return out
 
-    return (pick((sin_r, cos_p, neg_sin, neg_cos)), pick((cos_p, neg_sin, neg_cos, sin_r)))
-
+    return (pick((sin_r, cos_r, neg_sin, neg_cos)), pick((cos_r, neg_sin, neg_cos, sin_r)))
 
 @intrinsic
 def box_muller(typingctx, u1, u2):  # pragma: no cover - compiled
@@ -169,11 +160,8 @@ def box_muller(typingctx, u1, u2):  # pragma: no cover - compiled
     def codegen(context, builder, signature, args):
         a = context.cast(builder, args[0], signature.args[0], types.float64)
         b = context.cast(builder, args[1], signature.args[1], types.float64)
-        double = llir.DoubleType()
-        sqrt = cgutils.get_or_insert_function(builder.module, llir.FunctionType(double, [double]),
-                                              "llvm.sqrt.f64")
-        radius = builder.call(sqrt, [builder.fmul(llir.Constant(double, -2.0),
-                                                  _log_ir(builder, a))])
+        radius = builder.call(_llvm_math(builder, "sqrt"),
+                              [builder.fmul(_const(-2.0), _log_ir(builder, a))])
         sin, cos = _sincos_turn_ir(builder, b)
         return context.make_tuple(builder, signature.return_type,
                                   [builder.fmul(radius, cos), builder.fmul(radius, sin)])

@@ -6,11 +6,11 @@ n_batch), the state after each step) and the monitor returns the samples
 that chunk completes. Monitors that only need sums of the states over fixed
 windows (temporal averages) say so with ``window()``; when all of a run's
 monitors share one window, the loop sums the states itself and they get
-``consume_sums`` instead (one row per window). Monitors keep whatever they need across chunk
-boundaries (partial averages, hemodynamic state), so their output does not
-depend on the chunk size. The trace is a bounded scratch buffer, never the
-run's output: BOLD and sensor monitors integrate it in compiled code and keep
-only their own samples.
+``consume_sums`` instead (one row per window). Monitors keep whatever they
+need across chunk boundaries (partial averages, hemodynamic state), so their
+output does not depend on the chunk size. The trace is a bounded scratch
+buffer, never the run's output: BOLD and sensor monitors integrate it in
+compiled code and keep only their own samples.
 """
 
 from __future__ import annotations

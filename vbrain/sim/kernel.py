@@ -26,10 +26,10 @@ import hashlib
 import importlib.util
 import inspect
 import os
-import textwrap
-import types
 import sys
+import textwrap
 import threading
+import types
 from pathlib import Path
 
 import numba

@@ -16,6 +16,15 @@ rather than per node: ``specialise`` rewrites the model's and the coupling's
 them out of the node loop (a batch's per-node parameter rows otherwise stream
 from L2 every stage). The values are the same, so are the results.
 
+Vectorising the node loops: the loop reads and writes rows of several arrays
+(states, derivatives, parameters, couplings) whose row strides are only known
+at run time, so LLVM vectorises a node loop behind run-time checks that no
+written row overlaps another row it touches, one check per pair. A model with
+six state variables and a dozen parameters needs a few hundred; past LLVM's
+default limit of 128 it keeps the loop scalar (Jansen-Rit ran 3x slower). The
+limit is raised for the process (``_LLVM_OPTIONS``, set when this module is
+imported). The checks run once per loop, not per node.
+
 The cache lives in ``$VBRAIN_CACHE_DIR`` or ``~/.cache/vbrain/kernels``.
 """
 
@@ -32,11 +41,17 @@ import threading
 import types
 from pathlib import Path
 
+import llvmlite.binding as llvm
 import numba
 from numba import njit
 
 EULER, HEUN, RK4 = 0, 1, 2
 SCHEMES = {"euler": EULER, "heun": HEUN, "rk4": RK4}
+
+#: LLVM options for every kernel compiled in this process (see the module docstring)
+_LLVM_OPTIONS = ("-vectorize-memory-check-threshold=1024",)
+for _option in _LLVM_OPTIONS:
+    llvm.set_option("vbrain", _option)
 
 _LOOP_SOURCE = Path(__file__).with_name("loop.py")
 _loaded: dict = {}
@@ -104,7 +119,7 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, drive
     h = hashlib.sha256(source.encode())
     for part in (_fingerprint(dfun), _fingerprint(pre), _fingerprint(post),
                  repr(sorted(constants.items())).encode(), repr(uniform).encode(),
-                 numba.__version__.encode()):
+                 numba.__version__.encode(), repr(_LLVM_OPTIONS).encode()):
         h.update(part)
     name = f"vbrain_kernel_{h.hexdigest()[:20]}"
     folder = cache_dir()

@@ -190,9 +190,12 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                     for k in range(n_nodes):
                         e[v, k] = e[v, k] + incr[step, v, k] if NOISY else incr[step, v, k]
             # integrate; the coupling is held through every stage (TVB's semantics)
+            # each dfun in a loop of its own: reading a derivative back in the loop that
+            # wrote it keeps LLVM from vectorising (it cannot tell the rows apart)
             if SCHEME == EULER:
                 for k in range(n_nodes):
                     dfun(x, c, p, d1, k)
+                for k in range(n_nodes):
                     for v in range(N_STATE):
                         x[v, k] += dt * d1[v, k]
                         if STOCHASTIC:
@@ -201,6 +204,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
             elif SCHEME == HEUN:
                 for k in range(n_nodes):
                     dfun(x, c, p, d1, k)
+                for k in range(n_nodes):
                     for v in range(N_STATE):
                         xt[v, k] = x[v, k] + dt * d1[v, k]
                         if STOCHASTIC:
@@ -208,6 +212,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                     _clamp(xt, lo, hi, k)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d2, k)
+                for k in range(n_nodes):
                     for v in range(N_STATE):
                         x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
                         if STOCHASTIC:
@@ -216,6 +221,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
             else:  # RK4, deterministic
                 for k in range(n_nodes):
                     dfun(x, c, p, d1, k)
+                for k in range(n_nodes):
                     for v in range(N_STATE):
                         xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
                     _clamp(xt, lo, hi, k)
@@ -233,6 +239,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                     _clamp(xt, lo, hi, k)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d4, k)
+                for k in range(n_nodes):
                     for v in range(N_STATE):
                         x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
                                                + d4[v, k])

@@ -37,7 +37,7 @@ from numba import njit
 
 from ._check import suggest
 from .models.base import Parameter
-from .models.vmath import exp
+from .models.vmath import cos, exp, sin, tanh
 
 
 class Coupling:
@@ -126,8 +126,8 @@ def _post_difference(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
 def _pre_sin_cos(x, cvar, p, h, k):  # pragma: no cover - compiled
     n = len(cvar)
     for q in range(n):
-        h[q, k] = math.sin(x[cvar[q], k])
-        h[n + q, k] = math.cos(x[cvar[q], k])
+        h[q, k] = sin(x[cvar[q], k])
+        h[n + q, k] = cos(x[cvar[q], k])
 
 
 @njit(cache=True)
@@ -136,7 +136,7 @@ def _post_kuramoto(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
     n = len(cvar)
     for q in range(n):
         xi = x[cvar[q], k]
-        c[q, k] = p[0, k] * (math.cos(xi) * s[q, k] - math.sin(xi) * s[n + q, k])
+        c[q, k] = p[0, k] * (cos(xi) * s[q, k] - sin(xi) * s[n + q, k])
 
 
 @njit(cache=True)
@@ -161,7 +161,7 @@ def _post_sigmoidal_jr(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compile
 def _pre_tanh(x, cvar, p, h, k):  # pragma: no cover - compiled
     a, b, midpoint, sigma = p[0, k], p[1, k], p[2, k], p[3, k]
     for q in range(len(cvar)):
-        h[q, k] = a * (1.0 + math.tanh((b * x[cvar[q], k] - midpoint) / sigma))
+        h[q, k] = a * (1.0 + tanh((b * x[cvar[q], k] - midpoint) / sigma))
 
 
 @njit(cache=True)

@@ -40,11 +40,10 @@ cerebral cortex shapes functional connectivity on multiple time scales.
 PNAS 104:10240-10245.
 """
 
-import math
-
 from numba import njit
 
 from .base import Model, Parameter, StateVariable
+from .vmath import tanh
 
 
 @njit(cache=True)
@@ -57,11 +56,11 @@ def _lb_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
     QV_max, QZ_max, t_scale = p[29, k], p[30, k], p[31, k]
     V, W, Z = x[0, k], x[1, k], x[2, k]
     c0 = c[0, k]
-    m_Ca = 0.5 * (1.0 + math.tanh((V - TCa) / d_Ca))
-    m_Na = 0.5 * (1.0 + math.tanh((V - TNa) / d_Na))
-    m_K = 0.5 * (1.0 + math.tanh((V - TK) / d_K))
-    QV = 0.5 * QV_max * (1.0 + math.tanh((V - VT) / d_V))
-    QZ = 0.5 * QZ_max * (1.0 + math.tanh((Z - ZT) / d_Z))
+    m_Ca = 0.5 * (1.0 + tanh((V - TCa) / d_Ca))
+    m_Na = 0.5 * (1.0 + tanh((V - TNa) / d_Na))
+    m_K = 0.5 * (1.0 + tanh((V - TK) / d_K))
+    QV = 0.5 * QV_max * (1.0 + tanh((V - VT) / d_V))
+    QZ = 0.5 * QZ_max * (1.0 + tanh((Z - ZT) / d_Z))
     dx[0, k] = t_scale * (
         -(gCa + (1.0 - C) * rNMDA * aee * QV + C * rNMDA * aee * c0) * m_Ca * (V - VCa)
         - gK * W * (V - VK)

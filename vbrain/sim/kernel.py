@@ -111,7 +111,11 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, drive
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
                      BATCHED=bool(batched), NOISY=bool(noisy), DRIVEN=bool(driven),
                      STOCHASTIC=bool(noisy or driven), BOUNDED=bool(bounded),
-                     RECORD_C=bool(record_c))
+                     RECORD_C=bool(record_c),
+                     # with more state variables a stage's update reading the derivatives
+                     # back keeps LLVM from vectorising its dfun's loop (loop.py): Jansen-Rit
+                     # ran 3x slower fused; with one or two, fusing saves a pass (G2D ~5 %)
+                     FUSED=int(n_state) <= 2)
     key = (dfun, pre, post, tuple(constants.items()), uniform)
     if key in _loaded:
         return _loaded[key]

@@ -5,7 +5,8 @@ kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
 coupling's per-node functions) and the constants ``SCHEME``, ``N_STATE``,
 ``N_COMP``, ``BATCHED``, ``NOISY`` (noise draws, scaled here per member),
 ``DRIVEN`` (per-node stimulus increments), ``STOCHASTIC`` (either),
-``BOUNDED`` and ``RECORD_C`` (keep every step's coupling, for insets) bound in its namespace,
+``BOUNDED``, ``RECORD_C`` (keep every step's coupling, for insets) and ``FUSED``
+(a stage's update in the loop of its dfun) bound in its namespace,
 so that numba compiles, inlines and caches one specialised loop per
 combination (loops over the constants unroll, dead branches vanish).
 The loop sees arrays and scalars only; ``Simulation`` prepares them.
@@ -61,6 +62,36 @@ def _clamp(x, lo, hi, k):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
+def _advance(out, x, d, h, e, lo, hi, k, add_increment):  # pragma: no cover - compiled
+    """out = x + h * d (plus the step's increment ``e`` if ``add_increment``), clamped."""
+    for v in range(N_STATE):
+        out[v, k] = x[v, k] + h * d[v, k]
+        if add_increment:
+            out[v, k] += e[v, k]
+    _clamp(out, lo, hi, k)
+
+
+@njit(inline="always")
+def _heun_correct(x, d1, d2, dt, e, lo, hi, k):  # pragma: no cover - compiled
+    """x += dt / 2 (d1 + d2) plus the step's increment, clamped."""
+    for v in range(N_STATE):
+        x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
+        if STOCHASTIC:
+            x[v, k] += e[v, k]
+    _clamp(x, lo, hi, k)
+
+
+@njit(inline="always")
+def _rk4_final(x, d1, d2, d3, d4, dt, e, lo, hi, k):  # pragma: no cover - compiled
+    """x += dt / 6 (d1 + 2 d2 + 2 d3 + d4) plus the step's increment, clamped."""
+    for v in range(N_STATE):
+        x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k] + d4[v, k])
+        if STOCHASTIC:
+            x[v, k] += e[v, k]
+    _clamp(x, lo, hi, k)
+
+
+@njit(inline="always")
 def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # pragma: no cover
     """acc[:run] = sum over connections start..end of w * (the source's run from its delay)."""
     for u in range(run):
@@ -100,7 +131,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     member b's seed row and amplitude; ``zamp``'s last axis may be 1 for every
     member alike) plus the stimulus ``incr[step]`` (n_state, n_nodes).
     """
-    # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C are compile-time constants:
+    # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C, FUSED are compile-time constants:
     # loops over them unroll and dead branches vanish
     n_nodes = x.shape[1]
     n_regions, n_cols = H.shape[1], H.shape[2]
@@ -189,63 +220,56 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                 for v in range(N_STATE):
                     for k in range(n_nodes):
                         e[v, k] = e[v, k] + incr[step, v, k] if NOISY else incr[step, v, k]
-            # integrate; the coupling is held through every stage (TVB's semantics)
-            # each dfun in a loop of its own: reading a derivative back in the loop that
-            # wrote it keeps LLVM from vectorising (it cannot tell the rows apart)
+            # integrate; the coupling is held through every stage (TVB's semantics). A
+            # stage's update shares the loop of its dfun when FUSED (few state variables);
+            # otherwise it gets a loop of its own: reading a derivative back in the loop
+            # that wrote it, LLVM cannot tell the rows apart and the loop stays scalar
             if SCHEME == EULER:
                 for k in range(n_nodes):
                     dfun(x, c, p, d1, k)
-                for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        x[v, k] += dt * d1[v, k]
-                        if STOCHASTIC:
-                            x[v, k] += e[v, k]
-                    _clamp(x, lo, hi, k)
+                    if FUSED:
+                        _advance(x, x, d1, dt, e, lo, hi, k, STOCHASTIC)
+                if not FUSED:
+                    for k in range(n_nodes):
+                        _advance(x, x, d1, dt, e, lo, hi, k, STOCHASTIC)
             elif SCHEME == HEUN:
                 for k in range(n_nodes):
                     dfun(x, c, p, d1, k)
-                for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        xt[v, k] = x[v, k] + dt * d1[v, k]
-                        if STOCHASTIC:
-                            xt[v, k] += e[v, k]
-                    _clamp(xt, lo, hi, k)
+                    if FUSED:
+                        _advance(xt, x, d1, dt, e, lo, hi, k, STOCHASTIC)
+                if not FUSED:
+                    for k in range(n_nodes):
+                        _advance(xt, x, d1, dt, e, lo, hi, k, STOCHASTIC)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d2, k)
-                for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        x[v, k] += 0.5 * dt * (d1[v, k] + d2[v, k])
-                        if STOCHASTIC:
-                            x[v, k] += e[v, k]
-                    _clamp(x, lo, hi, k)
+                    if FUSED:
+                        _heun_correct(x, d1, d2, dt, e, lo, hi, k)
+                if not FUSED:
+                    for k in range(n_nodes):
+                        _heun_correct(x, d1, d2, dt, e, lo, hi, k)
             else:  # RK4, deterministic
                 for k in range(n_nodes):
                     dfun(x, c, p, d1, k)
-                for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        xt[v, k] = x[v, k] + 0.5 * dt * d1[v, k]
-                    _clamp(xt, lo, hi, k)
+                    if FUSED:
+                        _advance(xt, x, d1, 0.5 * dt, e, lo, hi, k, False)
+                if not FUSED:
+                    for k in range(n_nodes):
+                        _advance(xt, x, d1, 0.5 * dt, e, lo, hi, k, False)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d2, k)
                 for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        xt[v, k] = x[v, k] + 0.5 * dt * d2[v, k]
-                    _clamp(xt, lo, hi, k)
+                    _advance(xt, x, d2, 0.5 * dt, e, lo, hi, k, False)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d3, k)
                 for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        xt[v, k] = x[v, k] + dt * d3[v, k]
-                    _clamp(xt, lo, hi, k)
+                    _advance(xt, x, d3, dt, e, lo, hi, k, False)
                 for k in range(n_nodes):
                     dfun(xt, c, p, d4, k)
-                for k in range(n_nodes):
-                    for v in range(N_STATE):
-                        x[v, k] += dt / 6.0 * (d1[v, k] + 2.0 * d2[v, k] + 2.0 * d3[v, k]
-                                               + d4[v, k])
-                        if STOCHASTIC:
-                            x[v, k] += e[v, k]
-                    _clamp(x, lo, hi, k)
+                    if FUSED:
+                        _rk4_final(x, d1, d2, d3, d4, dt, e, lo, hi, k)
+                if not FUSED:
+                    for k in range(n_nodes):
+                        _rk4_final(x, d1, d2, d3, d4, dt, e, lo, hi, k)
             # record (the state, or its window's running sum), check, push the new state's
             # pre-values to column cur + 1
             finite = True

@@ -391,11 +391,18 @@ def test_custom_pattern_is_checked(conn76):
 def test_stimulus_variable_and_weights(conn76):
     wave = PulseTrain(130.0, 0.1, 1.0)
     s = Stimulus(wave, Labels("rM1"))
-    assert s.variable_index(vb.models.JansenRit()) == 1  # first coupling variable, y1
-    assert s.variable_index(vb.models.Generic2dOscillator) == 0
-    assert Stimulus(wave, Labels("rM1"), variable="y4").variable_index(vb.models.JansenRit()) == 4
+    # by default TVB's stvar: the coupling variables, unless the model names others
+    assert s.variable_indices(vb.models.JansenRit()) == (1, 2)  # y1, y2
+    assert s.variable_indices(vb.models.Generic2dOscillator) == (0,)
+    assert s.variable_indices(vb.models.MontbrioPazoRoxin) == (1,)  # V, not r
+    assert s.variable_indices(vb.models.Epileptor) == (0, 3)  # x1, x2
+    assert Stimulus(wave, Labels("rM1"), variable="y4").variable_indices(vb.models.JansenRit()) == (4,)
+    both = Stimulus(wave, Labels("rM1"), variable=["y4", "y0"])
+    assert both.variable_indices(vb.models.JansenRit) == (4, 0)
     with pytest.raises(ValueError, match=r"'y44'.*Did you mean .*State variables: \['y0'"):
-        Stimulus(wave, Labels("rM1"), variable="y44").variable_index(vb.models.JansenRit())
+        Stimulus(wave, Labels("rM1"), variable="y44").variable_indices(vb.models.JansenRit())
+    with pytest.raises(TypeError, match="non-empty sequence of names"):
+        Stimulus(wave, Labels("rM1"), variable=[])
     assert s.weights(conn76).sum() == 1.0
     with pytest.raises(TypeError, match="RegionWeights"):
         Stimulus(wave, np.ones(76))

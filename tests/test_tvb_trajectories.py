@@ -65,12 +65,12 @@ def build(ref: dict, conn) -> vb.Simulation:
     names = [str(s) for s in ref["state_names"]]
     assert list(model.state_names()) == names
     stimuli = []
-    if "stim_amp" in ref:  # TVB's StimuliRegion with a Sinusoid on the first state variable
+    if "stim_amp" in ref:  # TVB's StimuliRegion with a Sinusoid, into its default variables
         weights = np.zeros(conn.n_regions)
         weights[ref["stim_regions"]] = ref["stim_weights"]
         stimuli.append(vb.stimulus.Stimulus(
             vb.stimulus.Sinusoid(float(ref["stim_frequency_hz"]), float(ref["stim_amp"])),
-            vb.stimulus.RegionWeights(weights), variable=names[0]))
+            vb.stimulus.RegionWeights(weights)))
     return vb.Simulation(conn, model, coupling, speed=float(ref["speed"]), dt=float(ref["dt"]),
                          integrator=meta["integrator"], initial_history=history(ref),
                          monitors=[vb.monitors.Raw(variables=names)], stimuli=stimuli)

@@ -352,6 +352,12 @@ def _sensor_section(page: _Page, res: Any, leadfield: Any) -> None:
     page.figure(draw, 3.2 * len(bands), 3.2, "Band power topographies (mean PSD in each band)")
 
 
+def _variables_text(variable: Any) -> str:
+    if variable is None:
+        return "(the model's stimulus variables)"
+    return variable if isinstance(variable, str) else ", ".join(variable)
+
+
 def _stimuli_section(page: _Page, stimuli: Sequence[Any], res: Any, connectome: Any) -> None:
     attrs = getattr(res, "attrs", {})
     dt, n_steps = float(attrs.get("dt_ms", 0.1)), int(attrs.get("n_steps", 0))
@@ -362,7 +368,7 @@ def _stimuli_section(page: _Page, stimuli: Sequence[Any], res: Any, connectome: 
                             f"(dt = {dt:g} ms); each line shows the range of the waveform "
                             "within each pixel, so brief pulses stay visible.")
     rows = [(k, type(s.waveform).__name__, _targets_text(s, connectome, labels),
-             s.variable or "(first coupling variable)", repr(s.waveform)[:160])
+             _variables_text(s.variable), repr(s.waveform)[:160])
             for k, s in enumerate(stimuli)]
     page.table(rows, ("#", "waveform", "regions (weight)", "variable", "parameters"))
 

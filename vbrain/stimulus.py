@@ -1,8 +1,9 @@
 r"""Virtual stimulation: waveforms in time, patterns in space, and closed loops.
 
 A :class:`Stimulus` adds a term :math:`I_i(t) = w_i \, s(t)` to the right-hand
-side of one state variable of the regions it targets, as TVB's ``stimulus``
-does: the time course :math:`s(t)` comes from a :class:`Waveform`, the
+side of state variables of the regions it targets (those it names, else the
+model's ``stimulus_variables``: TVB's ``stvar``, by default the coupling
+variables), as TVB's ``stimulus`` does: the time course :math:`s(t)` comes from a :class:`Waveform`, the
 spatial weights :math:`w_i` from a :class:`SpatialPattern`. Several stimuli
 add up.
 
@@ -1201,10 +1202,10 @@ class Electrode(SpatialPattern):
 # Stimulus
 # =============================================================================
 class Stimulus:
-    """A waveform delivered to one state variable of the regions of a spatial pattern.
+    """A waveform delivered to state variables of the regions of a spatial pattern.
 
     The simulation adds ``waveform.values(n, dt)[:, None] * weights`` to the
-    right-hand side of ``variable`` (see the module notes for the
+    right-hand side of each target variable (see the module notes for the
     integration semantics).
 
     Parameters
@@ -1214,20 +1215,24 @@ class Stimulus:
     pattern : SpatialPattern
         Spatial weights (:class:`Labels`, :class:`RegionWeights`,
         :class:`FieldMap`, :class:`Electrode`).
-    variable : str, optional
-        Name of the model state variable that receives the stimulus;
-        default the model's first coupling variable (TVB's default).
+    variable : str or sequence of str, optional
+        Model state variable(s) receiving the stimulus; default the model's
+        ``stimulus_variables`` (TVB's ``stvar``: the coupling variables unless
+        the model says otherwise, e.g. Jansen-Rit's y1 and y2, Montbrio's V).
     """
 
     def __init__(self, waveform: Waveform, pattern: SpatialPattern,
-                 variable: str | None = None) -> None:
+                 variable: str | Sequence[str] | None = None) -> None:
         validate_type("waveform", waveform, Waveform)
         if not isinstance(pattern, SpatialPattern):
             raise TypeError(f"pattern must be a SpatialPattern, but got "
                             f"{type(pattern).__name__}; wrap region weights in "
                             "RegionWeights(...) or labels in Labels(...).")
-        if variable is not None:
-            validate_type("variable", variable, str)
+        if variable is not None and not isinstance(variable, str):
+            variable = tuple(variable)
+            if not variable or not all(isinstance(v, str) for v in variable):
+                raise TypeError(f"variable must be a state variable name or a non-empty "
+                                f"sequence of names, but got {variable!r}.")
         self.waveform = waveform
         self.pattern = pattern
         self.variable = variable
@@ -1236,8 +1241,8 @@ class Stimulus:
         """Spatial weights (n_regions,) of ``connectome``, checked."""
         return self.pattern.weights(connectome)
 
-    def variable_index(self, model: Any) -> int:
-        """State index of the target variable in ``model`` (instance or class).
+    def variable_indices(self, model: Any) -> tuple[int, ...]:
+        """State indices of the target variables in ``model`` (instance or class).
 
         Raises
         ------
@@ -1246,13 +1251,16 @@ class Stimulus:
         """
         names = tuple(model.state_names())
         if self.variable is None:
-            return names.index(model.coupling_variables[0])
-        if self.variable not in names:
-            raise ValueError(
-                f"The stimulus targets variable {self.variable!r}, which "
-                f"{type(model).__name__ if not isinstance(model, type) else model.__name__} "
-                f"does not have.{suggest(self.variable, names)} State variables: {list(names)}.")
-        return names.index(self.variable)
+            wanted = model.stimulus_variables or model.coupling_variables
+        else:
+            wanted = (self.variable,) if isinstance(self.variable, str) else self.variable
+        for name in wanted:
+            if name not in names:
+                model_name = model.__name__ if isinstance(model, type) else type(model).__name__
+                raise ValueError(
+                    f"The stimulus targets variable {name!r}, which {model_name} does not "
+                    f"have.{suggest(name, names)} State variables: {list(names)}.")
+        return tuple(names.index(name) for name in wanted)
 
     def __repr__(self) -> str:
         var = "" if self.variable is None else f", variable={self.variable!r}"

@@ -142,7 +142,7 @@ CASES = {
                      "1e-7 of max|x| after ~100 ms and reaches 1e-2 by 300 ms; only the "
                      "first 80 ms are stored and compared"),
 }
-# region stimuli (TVB's StimuliRegion, Sinusoid temporal equation on the first state variable):
+# region stimuli (TVB's StimuliRegion, Sinusoid temporal equation, into the model's stvar):
 # how a stimulus enters each scheme (Euler once, Heun predictor + corrector, RK4 at the end)
 _STIM = dict(frequency_hz=40.0, amp=0.5, regions={3: 1.0, 17: 0.5, 40: 2.0, 60: -1.0})
 for _scheme in ("euler", "heun", "rk4"):
@@ -150,6 +150,13 @@ for _scheme in ("euler", "heun", "rk4"):
         model="Generic2dOscillator", model_params={},
         coupling="Linear", coupling_params=dict(a=0.02, b=0.0),
         integrator=_scheme, dt=0.1, duration=100.0, stimulus=_STIM)
+
+# the stimulus into TVB's default targets, the model's stvar: Jansen-Rit's y1 and y2 (its
+# cvar), Montbrio's V alone (its stvar differs from its cvar r, V)
+CASES["jansen_rit_stimulus"] = dict(CASES["jansen_rit"], duration=100.0, every=10.0,
+                                    stimulus=dict(_STIM, amp=2.0))
+CASES["montbrio_stimulus"] = dict(CASES["montbrio"], duration=60.0, every=2.0,
+                                  stimulus=dict(_STIM, amp=0.2))
 
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}

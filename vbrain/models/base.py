@@ -114,6 +114,9 @@ class Model:
     state_variables: ClassVar[tuple[StateVariable, ...]] = ()
     parameters: ClassVar[dict[str, Parameter]] = {}
     coupling_variables: ClassVar[tuple[str, ...]] = ()
+    #: state variables a stimulus drives when it names none (TVB's ``stvar``);
+    #: None = the coupling variables, as in TVB
+    stimulus_variables: ClassVar[tuple[str, ...] | None] = None
     #: state variables shown by default (TVB's variables_of_interest)
     variables_of_interest: ClassVar[tuple[str, ...] | None] = None
     #: neural variable that drives the BOLD monitor by default
@@ -138,6 +141,10 @@ class Model:
                 )
         if not cls.coupling_variables:
             raise TypeError(f"{cls.__name__} declares no coupling_variables.")
+        for sv in cls.stimulus_variables or ():
+            if sv not in names:
+                raise TypeError(f"{cls.__name__}.stimulus_variables names {sv!r}, which is not "
+                                f"a state variable ({names}).")
         if cls.dfun is None or not hasattr(cls.dfun, "py_func"):
             raise TypeError(
                 f"{cls.__name__}.dfun must be a numba.njit function "

@@ -64,6 +64,7 @@ class MontbrioPazoRoxin(Model):
         "cv": Parameter(0.0, "1", "weight of the network input through V", (0.0, 1.0)),
     }
     coupling_variables = ("r", "V")
+    stimulus_variables = ("V",)  # TVB's stvar: a stimulus is a current, it drives V
     variables_of_interest = ("r", "V")
     bold_variable = "r"
     dfun = staticmethod(_mpr_dfun)

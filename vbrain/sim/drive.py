@@ -50,7 +50,7 @@ class StimulusDrive:
             if not inset:  # inset currents are checked against the inset's own step
                 stim.waveform.check(dt, n_steps)
             weights = np.asarray(stim.weights(connectome), dtype=np.float64)
-            part = {"waveform": stim.waveform, "var": stim.variable_index(model),
+            part = {"waveform": stim.waveform, "vars": stim.variable_indices(model),
                     "weights": weights, "loop": loop, "index": i,
                     "inset": stim.pattern if inset else None}
             if loop is not None:
@@ -98,7 +98,8 @@ class StimulusDrive:
             if p["loop"] is not None:
                 w = w * p["gain"]
             w = np.broadcast_to(w, (len(p["weights"]), self.n_batch)).reshape(-1)
-            increments[:, p["var"], :] += self.dt * values[:, None] * w[None, :]
+            for var in p["vars"]:
+                increments[:, var, :] += self.dt * values[:, None] * w[None, :]
 
     def observe(self, name: str, times: np.ndarray, samples: np.ndarray) -> None:
         """Keep a monitor's new samples (time, ..., batch) for the loops reading it."""

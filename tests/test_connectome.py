@@ -253,6 +253,16 @@ def test_normalized_row_sum_keeps_zero_rows():
     np.testing.assert_array_equal(out.weights[1], 0.0)
 
 
+def test_normalized_max_row_sum_is_one_global_factor():
+    """TVB's scaled_weights(mode="region"): every weight over the largest row sum."""
+    w = np.array([[0.0, 1.0, 3.0], [0.5, 0.0, 0.0], [2.0, 2.0, 1.0]])
+    out = Connectome(w, np.ones((3, 3))).normalized("max_row_sum")
+    np.testing.assert_allclose(out.weights, w / 5.0)
+    assert out.weights.sum(axis=1).max() == 1.0
+    with pytest.raises(ValueError, match="largest row sum: all weights are zero"):
+        Connectome(np.zeros((2, 2)), L2).normalized("max_row_sum")
+
+
 def test_normalized_log():
     conn = make_conn()
     out = conn.normalized("log")

@@ -617,3 +617,16 @@ def test_sweep_groups_write_one_shared_output(n_samples):
     for start, stop in ((0, 1), (1, n_samples)):
         single.append("out", times[start:stop], values[start:stop][..., :1])
     np.testing.assert_array_equal(single.arrays()["out"].values, values[..., :1])
+
+
+def test_duration_in_whole_steps_as_tvb_counts_them():
+    """ceil(duration / dt) like TVB's simulator, without float noise adding a step."""
+    conn = vb.Connectome(np.zeros((1, 1)), np.zeros((1, 1)))
+    sim = vb.Simulation(conn, vb.models.SupHopf(), vb.coupling.Linear(a=0.0), dt=0.1,
+                        initial_history=np.array([[0.1], [0.0]]), monitors=[vb.monitors.Raw()])
+    for duration, steps in [(1.04, 11), (1.0, 10), (3 * 0.1, 3), (24 * 0.1, 24), (0.1, 1)]:
+        raw = sim.run(duration, progress=False).raw
+        assert raw.sizes["time"] == steps, duration
+        np.testing.assert_allclose(raw.time[-1], steps * 0.1)
+    with pytest.raises(ValueError, match="shorter than one step"):
+        sim.run(0.05, progress=False)

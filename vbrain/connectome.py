@@ -312,12 +312,15 @@ class Connectome:
 
         Parameters
         ----------
-        mode : {"max", "row_sum", "log"}
+        mode : {"max", "max_row_sum", "row_sum", "log"}
             - ``"max"``: divide all weights by the largest weight, so the
-              maximum becomes 1 (TVB's ``scale_weights(mode="tract")``).
+              maximum becomes 1 (TVB's ``scaled_weights(mode="tract")``).
+            - ``"max_row_sum"``: divide all weights by the largest row sum (the
+              total input of the most strongly driven region), which becomes 1
+              (TVB's ``scaled_weights(mode="region")``: one global factor).
             - ``"row_sum"``: divide each row (the inputs of one target region,
-              self-connection included) by its sum, so each non-zero row sums
-              to 1; all-zero rows stay zero.
+              self-connection included) by its own sum, so each non-zero row
+              sums to 1; all-zero rows stay zero.
             - ``"log"``: ``log(1 + w)`` element-wise (``np.log1p``), the usual
               compression of streamline counts; zeros stay zero.
 
@@ -328,17 +331,19 @@ class Connectome:
         Raises
         ------
         ValueError
-            For an unknown mode, or ``"max"`` when all weights are zero.
+            For an unknown mode, or ``"max"`` / ``"max_row_sum"`` when all
+            weights are zero.
         """
-        check_option("mode", mode, ("max", "row_sum", "log"))
+        check_option("mode", mode, ("max", "max_row_sum", "row_sum", "log"))
         w = self._weights
-        if mode == "max":
-            wmax = w.max()
-            if wmax == 0:
+        if mode in ("max", "max_row_sum"):
+            factor = w.max() if mode == "max" else w.sum(axis=1).max()
+            if factor == 0:
                 raise ValueError(
-                    "Cannot normalise by the maximum weight: all weights are zero."
+                    f"Cannot normalise by the {'maximum weight' if mode == 'max' else 'largest row sum'}: "
+                    "all weights are zero."
                 )
-            new = w / wmax
+            new = w / factor
         elif mode == "row_sum":
             sums = w.sum(axis=1, keepdims=True)
             new = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)

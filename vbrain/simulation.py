@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import signal
 import threading
@@ -195,7 +196,9 @@ class Simulation:
         Parameters
         ----------
         duration : float
-            Simulated time in ms (rounded to whole steps).
+            Simulated time in ms: whole steps covering it, as TVB counts them
+            (``ceil(duration / dt)``, forgiving float noise: 10.04 ms at dt 0.1
+            ms is 101 steps, 3 * 0.1 ms is 3).
         chunk_steps : int, optional
             Steps per compiled chunk (default: as many as fit in ~4 MiB of
             scratch memory, at most 10 000). Results do not depend on it.
@@ -503,8 +506,8 @@ class Simulation:
         prep = self._prepare(params, seeds)
         n_state, n, nb = len(model.state_variables), conn.n_regions, prep.n_batch
         m = n * nb
-        n_total = int(round(duration / self.dt))
-        if n_total < 1:
+        n_total = _n_steps(duration, self.dt)
+        if duration < self.dt * (1.0 - 1e-9):
             raise ValueError(f"duration {duration} ms is shorter than one step (dt={self.dt} ms).")
         info = RunInfo(self.dt, model.state_names(), tuple(sv.unit for sv in model.state_variables),
                        model, tuple(conn.labels), nb)
@@ -849,6 +852,14 @@ def _flat(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np
     rows, cols = np.nonzero((weights != 0) & keep)  # row-major: per target, sources in order
     return (rows.astype(np.int64), cols.astype(np.int64), weights[rows, cols].astype(np.float64),
             delays[rows, cols].astype(np.int64))
+
+
+def _n_steps(duration: float, dt: float) -> int:
+    """Steps covering ``duration``: ceil(duration / dt), but a ratio within 1e-9 of a whole
+    number (0.3 / 0.1 = 2.9999999999999996) counts as that number."""
+    steps = duration / dt
+    whole = round(steps)
+    return int(whole) if abs(steps - whole) <= 1e-9 * max(1.0, steps) else math.ceil(steps)
 
 
 def _tiers(weights: np.ndarray, delays: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -152,8 +152,11 @@ def period_steps(name: str, period: float, dt: float) -> int:
     steps = period / dt
     n = int(round(steps))
     if n < 1 or abs(steps - n) > 1e-6 * max(1.0, steps):
+        # TVB rounds such a period silently (its default 0.9765625 ms is 10 steps at 0.1 ms)
+        nearest = max(1, n) * dt
         raise ValueError(
             f"{name} period must be a positive multiple of dt={dt} ms, but got "
-            f"{period} ms ({steps:g} steps)."
+            f"{period} ms ({steps:g} steps); TVB would sample every {max(1, n)} steps: "
+            f"pass period={nearest:g} for that."
         )
     return n

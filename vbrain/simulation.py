@@ -131,7 +131,7 @@ class Simulation:
         default), seeded by ``seed``.
     stimuli : sequence of Stimulus or ClosedLoop, optional
         Virtual stimulation (``vbrain.stimulus``): each adds its waveform times
-        its spatial pattern to one state variable's right-hand side, applied at
+        its spatial pattern to its target variables' right-hand sides, applied at
         every step inside the compiled loop as TVB does (the step from t_n adds
         ``dt * I(t_n)``). A ``ClosedLoop``'s controller sets its gain every
         ``interval`` ms from the latest samples of a monitor (gain 0 until its

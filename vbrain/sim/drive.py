@@ -1,6 +1,6 @@
 """Stimuli as per-step increments for the compiled loop, and closed-loop control.
 
-A stimulus adds ``I(t_n)`` to the right-hand side of one state variable of its
+A stimulus adds ``I(t_n)`` to the right-hand side of its target variables in its
 regions over the step from ``t_n = n dt`` to ``t_{n+1}`` (TVB's semantics).
 The loop adds the step's *increment* ``dt * I(t_n)`` where TVB's integrators
 add ``dt * stimulus``, together with the step's noise draw.

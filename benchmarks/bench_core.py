@@ -110,10 +110,10 @@ class Workload:
     initial: dict  # constant initial history per state variable
     sweep_range: tuple  # coupling a values swept (32 points, inclusive)
     tvb_model: str  # class in tvb.simulator.models
-    neurolib_model: str  # key in peers/neurolib_run.py
-    neurolib_label: str
-    neurolib_coupling: float  # neurolib K_gl (same network input as above)
-    neurolib_initial: tuple
+    neurolib_model: str | None = None  # key in peers/neurolib_run.py (None: no counterpart)
+    neurolib_label: str = ""
+    neurolib_coupling: float = 0.0  # neurolib K_gl (same network input as above)
+    neurolib_initial: tuple = ()
 
 
 WORKLOADS = {
@@ -134,6 +134,23 @@ WORKLOADS = {
         "ww", "WWModel (2-population E-I Wong-Wang, Deco 2014: the same model)", 0.2,
         (0.5, 0.5)),
 }
+# the other models TVB has, against TVB only (neurolib has none of them); Linear coupling,
+# TVB's default parameters, a constant initial state inside each model's range
+for _w in (
+    Workload("jr", "JansenRit", 1e-4, {"y0": 0.0, "y1": 15.0, "y2": 10.0, "y3": 0.0, "y4": 0.0,
+                                        "y5": 0.0}, (0.0, 2e-4), "JansenRit"),
+    Workload("wc", "WilsonCowan", 0.005, {"E": 0.1, "I": 0.1}, (0.0, 0.01), "WilsonCowan"),
+    Workload("mpr", "MontbrioPazoRoxin", 0.01, {"r": 0.1, "V": -2.0}, (0.0, 0.02),
+             "MontbrioPazoRoxin"),
+    Workload("kuramoto", "Kuramoto", 0.003, {"theta": 0.0}, (0.0, 0.006), "Kuramoto"),
+    Workload("suphopf", "SupHopf", 0.01, {"x": 0.1, "y": 0.1}, (0.0, 0.02), "SupHopf"),
+    Workload("epileptor", "Epileptor", 0.001, {"x1": -1.5, "y1": -10.0, "z": 3.2, "x2": -1.0,
+                                                "y2": 0.0, "g": -0.1}, (0.0, 0.002),
+             "Epileptor"),
+    Workload("lb", "LarterBreakspear", 0.0128, {"V": 0.0, "W": 0.1, "Z": 0.0}, (0.0, 0.0256),
+             "LarterBreakspear"),
+):
+    WORKLOADS[_w.key] = _w
 
 
 # --------------------------------------------------------------------- helpers
@@ -298,7 +315,7 @@ def bench_model(w: Workload, conn, args, peers: dict, tmp: Path) -> dict:
                                  "--duration", args.duration, "--dt", DT, "--speed", SPEED,
                                  "--period", PERIOD, "--initial", json.dumps(w.initial),
                                  "--repeat", args.peer_repeat, "--out", tvb_npz])
-    if peers.get("neurolib"):
+    if peers.get("neurolib") and w.neurolib_model:
         conn_npz = tmp / "conn76.npz"
         np.savez(conn_npz, weights=conn.weights, lengths=conn.lengths)
         tools["neurolib"] = run_json([peers["neurolib"], HERE / "peers" / "neurolib_run.py",
@@ -485,7 +502,8 @@ def parse_args(argv=None):
     ap.add_argument("--models", nargs="+", default=["g2d", "rww", "rwwei"],
                     choices=sorted(WORKLOADS),
                     help="workloads: g2d (Generic2dOscillator), rww (ReducedWongWang), rwwei "
-                         "(ReducedWongWangExcInh: the model neurolib's WWModel implements)")
+                         "(ReducedWongWangExcInh: the model neurolib's WWModel implements), "
+                         "and against TVB only: jr, wc, mpr, kuramoto, suphopf, epileptor, lb")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 s simulated, short scaling runs, compile for one model")
     ap.add_argument("--duration", type=float, default=None,

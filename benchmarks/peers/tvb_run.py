@@ -22,6 +22,7 @@ What it does:
    ``.npz`` file for the agreement check.
 
 The simulator is configured with default model parameters, Linear coupling
+(or ``--coupling-class``)
 ``a * sum_j w_ij x_j(t - d_ij)``, deterministic Heun, no noise and a
 TemporalAverage monitor recording every state variable.
 """
@@ -43,7 +44,9 @@ def parse_args(argv=None):
     """Command-line options."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="TVB model class, e.g. Generic2dOscillator")
-    ap.add_argument("--coupling", type=float, required=True, help="Linear coupling a")
+    ap.add_argument("--coupling", type=float, required=True, help="coupling a")
+    ap.add_argument("--coupling-class", default="Linear",
+                    help="TVB coupling class taking a (Linear with b = 0, Kuramoto, ...)")
     ap.add_argument("--duration", type=float, default=10_000.0, help="simulated ms")
     ap.add_argument("--dt", type=float, default=0.1, help="ms")
     ap.add_argument("--speed", type=float, default=4.0, help="mm/ms")
@@ -77,7 +80,9 @@ def build(args, duration):
     sim = simulator.Simulator(
         connectivity=conn,
         model=model,
-        coupling=coupling.Linear(a=np.array([args.coupling]), b=np.array([0.0])),
+        coupling=(coupling.Linear(a=np.array([args.coupling]), b=np.array([0.0]))
+                  if args.coupling_class == "Linear"
+                  else getattr(coupling, args.coupling_class)(a=np.array([args.coupling]))),
         integrator=integrators.HeunDeterministic(dt=args.dt),
         monitors=(monitors.TemporalAverage(period=args.period),),
         initial_conditions=ic,

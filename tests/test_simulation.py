@@ -630,3 +630,40 @@ def test_duration_in_whole_steps_as_tvb_counts_them():
         np.testing.assert_allclose(raw.time[-1], steps * 0.1)
     with pytest.raises(ValueError, match="shorter than one step"):
         sim.run(0.05, progress=False)
+
+
+def test_per_region_coupling_parameters_scale_each_target(conn76):
+    """Linear a_i per region (TVB allows arrays) = the weights' row i scaled by a_i."""
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.005, 0.03, 76)
+    history = np.stack([rng.uniform(-1, 1, 76), rng.uniform(-1, 1, 76)])
+
+    def run(connectome, coupling):
+        sim = vb.Simulation(connectome, vb.models.Generic2dOscillator(), coupling, speed=4.0,
+                            dt=0.1, initial_history=history, monitors=[vb.monitors.Raw()])
+        return sim.run(30.0, progress=False).raw.values
+
+    scaled = vb.Connectome(conn76.weights * a[:, None], conn76.lengths, labels=conn76.labels)
+    np.testing.assert_allclose(run(conn76, vb.coupling.Linear(a=a)),
+                               run(scaled, vb.coupling.Linear(a=1.0)), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="Linear.a has 3 per-region values, but the connectome "
+                                         "has 76 regions"):
+        run(conn76, vb.coupling.Linear(a=[0.1, 0.2, 0.3]))
+    with pytest.raises(ValueError, match="scalar or a per-region 1-D array"):
+        vb.coupling.Linear(a=np.ones((2, 76)))
+
+
+def test_per_region_sigmoidal_coupling_one_step_by_hand(conn76):
+    """c_i = cmin + (cmax - cmin) / (1 + exp(-a_i (sum_j w_ij V_j - midpoint) / sigma)), held
+    through Heun's two stages (TVB 2.10 itself uses a[0] for every region here)."""
+    rng = np.random.default_rng(6)
+    a = rng.uniform(0.3, 1.5, 76)
+    x0 = np.stack([rng.uniform(-1, 1, 76), rng.uniform(-1, 1, 76)])
+    sim = vb.Simulation(conn76, vb.models.Generic2dOscillator(), vb.coupling.Sigmoidal(a=a),
+                        speed=4.0, dt=0.1, initial_history=x0, monitors=[vb.monitors.Raw()])
+    x1 = sim.run(0.1, progress=False).raw.values[0]
+    c = -1.0 + 2.0 / (1.0 + np.exp(-a * (conn76.weights @ x0[0]) / 230.0))
+    model = vb.models.Generic2dOscillator()
+    k1 = model.evaluate(x0, c[None])
+    k2 = model.evaluate(x0 + 0.1 * k1, c[None])
+    np.testing.assert_allclose(x1, x0 + 0.05 * (k1 + k2), rtol=0, atol=1e-13)

@@ -29,21 +29,18 @@ signatures:
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
-import numpy as np
 from numba import njit
 
-from ._check import suggest
-from .models.base import Parameter
+from .models.base import Parameter, Parameterised
 from .models.vmath import cos, exp, sin, tanh
 
 
-class Coupling:
-    """Base class of coupling functions: parameters in ``__init__``, compiled pre/post."""
+class Coupling(Parameterised):
+    """Base class of coupling functions: parameters in ``__init__`` (scalars, or one value
+    per region as TVB allows), compiled pre/post."""
 
-    parameters: ClassVar[dict[str, Parameter]] = {}
     pre: ClassVar[Any] = None
     post: ClassVar[Any] = None
     #: "per_cvar": one history component per coupling variable;
@@ -53,48 +50,9 @@ class Coupling:
     #: whether ``post`` reads the target node's own state (insets cannot replace such targets)
     reads_target: ClassVar[bool] = False
 
-    def __init__(self, **params: Any) -> None:
-        for name in params:
-            if name not in self.parameters:
-                raise TypeError(
-                    f"{type(self).__name__} has no parameter {name!r}."
-                    f"{suggest(name, self.parameters)} Valid parameters: "
-                    f"{sorted(self.parameters)}."
-                )
-        self._values = {k: p.default for k, p in self.parameters.items()}
-        for name, value in params.items():
-            v = float(value)
-            if not math.isfinite(v):
-                raise ValueError(f"{type(self).__name__}.{name} must be finite, got {value!r}.")
-            self._values[name] = v
-
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("_values")
-        if values is not None and name in values:
-            return values[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def get_params(self) -> dict[str, float]:
-        """Current parameter values."""
-        return dict(self._values)
-
-    def set_params(self, **params: Any) -> Coupling:
-        """Return nothing new: set parameters in place and return self."""
-        fresh = type(self)(**{**self._values, **params})
-        self._values = fresh._values
-        return self
-
-    def parameter_array(self) -> np.ndarray:
-        """Parameter values as a 1-D array, in ``parameters`` order."""
-        return np.array([self._values[k] for k in self.parameters], dtype=np.float64)
-
     def n_components(self, n_cvar: int) -> int:
         """Number of history components the engine keeps per node."""
         return {"per_cvar": n_cvar, "single": 1, "sin_cos": 2 * n_cvar}[self.components]
-
-    def __repr__(self) -> str:
-        body = ", ".join(f"{k}={v:g}" for k, v in self._values.items())
-        return f"{type(self).__name__}({body})"
 
 
 # --- compiled pieces --------------------------------------------------------

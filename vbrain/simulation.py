@@ -377,8 +377,7 @@ class Simulation:
         n = conn.n_regions
         n_batch, batch_coords = 1, None
         p = model.parameter_array(n)[:, :, None]
-        cp = np.broadcast_to(self.coupling.parameter_array()[:, None, None],
-                             (len(self.coupling.parameters), n, 1))
+        cp = self.coupling.parameter_array(n)[:, :, None]
         if params or seeds is not None:
             sizes = {k: len(np.atleast_1d(v)) for k, v in params.items()}
             if seeds is not None:
@@ -725,7 +724,8 @@ class Simulation:
             "model": type(self.model).__name__,
             "model_params": {k: np.asarray(v).tolist() for k, v in self.model.get_params().items()},
             "coupling": type(self.coupling).__name__,
-            "coupling_params": self.coupling.get_params(),
+            "coupling_params": {k: np.asarray(v).tolist()
+                                for k, v in self.coupling.get_params().items()},
             "integrator": self.integrator, "dt_ms": self.dt, "speed_mm_per_ms": self.speed,
             "noise": repr(self.noise), "seed": -1 if self.seed is None else self.seed,
             "connectome": getattr(self.connectome, "name", "") or "",

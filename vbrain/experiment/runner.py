@@ -537,7 +537,7 @@ def _settings_rows(cfg: dict, sim: Any) -> list[tuple[str, str]]:
                        if k in cfg["model"]["parameters"])
     rows = [("model", f"{type(sim.model).__name__}" + (f" ({params})" if params else "")),
             ("coupling", f"{type(sim.coupling).__name__} " + ", ".join(
-                f"{k}={v:g}" for k, v in sim.coupling.get_params().items())),
+                f"{k}={_short(v)}" for k, v in sim.coupling.get_params().items())),
             ("connectome", (f"{conn.name or cfg['subject']['connectome']} ({conn.n_regions} "
                            "regions)")),
             ("integration", (f"{integ['integrator']}, dt = {integ['dt']:g} ms, speed = "

@@ -114,8 +114,10 @@ def _check_names(sim: Any, names: Sequence[str], fic: FIC | None) -> None:
         if not isinstance(sim.model, ReducedWongWangExcInh):
             raise TypeError(f"fic needs a ReducedWongWangExcInh model, but the simulation has "
                             f"{type(sim.model).__name__}.")
-        if type(sim.coupling).__name__ != "Linear" or sim.coupling.b != 0.0:
-            raise TypeError(f"fic assumes a Linear coupling without offset (c = a W S_e), but "
+        if type(sim.coupling).__name__ != "Linear" or np.any(sim.coupling.b != 0.0) \
+                or np.ndim(sim.coupling.a) != 0:
+            raise TypeError(f"fic assumes a Linear coupling without offset and one a for every "
+                            f"region (c = a W S_e), but "
                             f"the simulation has {sim.coupling!r}.")
         if "model__J_i" in names:
             raise ValueError("fic computes model__J_i; do not search it as well.")
@@ -306,6 +308,7 @@ def run_chunk(sim: Any, duration: float, objective: Objective, params: Mapping[s
         if not sub and sub_seeds is None:  # nothing batched: a one-member sweep
             sub = {"coupling__" + next(iter(gsim.coupling.parameters)):
                    np.array([next(iter(gsim.coupling.get_params().values()))] * len(idx))}
+            # (a per-region first parameter gives (members, regions): still a valid sweep)
         part = _sweep_scores(gsim, duration, objective, sub, sub_seeds, threads)
         part[~ok] = np.nan
         scores[idx] = part

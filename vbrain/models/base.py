@@ -108,11 +108,87 @@ class StateVariable:
     doc: str = ""
 
 
-class Model:
+class Parameterised:
+    """Named parameters with defaults, each a scalar or one value per region.
+
+    Shared by models and coupling functions: ``Cls(**params)``, ``get_params``,
+    ``set_params``, attribute access (``model.tau``) and the (n_params,
+    n_regions) array the engine reads.
+    """
+
+    parameters: ClassVar[dict[str, Parameter]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = [k for k in params if k not in self.parameters]
+        if unknown:
+            name = unknown[0]
+            raise TypeError(
+                f"{type(self).__name__} has no parameter {name!r}."
+                f"{suggest(name, self.parameters)} Valid parameters: "
+                f"{sorted(self.parameters)}."
+            )
+        self._values = {k: p.default for k, p in self.parameters.items()}
+        self.set_params(**params)
+
+    def get_params(self) -> dict[str, Any]:
+        """Current parameter values (scalars or per-region arrays)."""
+        return dict(self._values)
+
+    def set_params(self, **params: Any) -> Parameterised:
+        """Set parameters; values are scalars or arrays of shape (n_regions,)."""
+        for name, value in params.items():
+            if name not in self.parameters:
+                raise TypeError(
+                    f"{type(self).__name__} has no parameter {name!r}."
+                    f"{suggest(name, self.parameters)}"
+                )
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"{type(self).__name__}.{name} must be a number or a per-region "
+                                f"array of numbers, got {value!r}.") from None
+            if arr.ndim > 1:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} must be a scalar or a per-region "
+                    f"1-D array, but got shape {arr.shape}. Batch values go to "
+                    "Simulation.sweep()."
+                )
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{type(self).__name__}.{name} must be finite, got {value!r}.")
+            self._values[name] = float(arr) if arr.ndim == 0 else arr.copy()
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        def fmt(v: Any) -> str:
+            return f"{v:g}" if np.ndim(v) == 0 else f"array(shape={np.shape(v)})"
+
+        body = ", ".join(f"{k}={fmt(v)}" for k, v in self._values.items())
+        return f"{type(self).__name__}({body})"
+
+    def parameter_array(self, n_regions: int) -> np.ndarray:
+        """Parameters broadcast to shape (n_params, n_regions)."""
+        out = np.empty((len(self.parameters), n_regions))
+        for i, name in enumerate(self.parameters):
+            v = np.asarray(self._values[name], dtype=np.float64)
+            if v.ndim == 1 and v.shape[0] != n_regions:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} has {v.shape[0]} per-region values, "
+                    f"but the connectome has {n_regions} regions."
+                )
+            out[i] = v
+        return out
+
+
+class Model(Parameterised):
     """Base class of neural-mass models; see the module docstring."""
 
     state_variables: ClassVar[tuple[StateVariable, ...]] = ()
-    parameters: ClassVar[dict[str, Parameter]] = {}
     coupling_variables: ClassVar[tuple[str, ...]] = ()
     #: state variables a stimulus drives when it names none (TVB's ``stvar``);
     #: None = the coupling variables, as in TVB
@@ -152,18 +228,6 @@ class Model:
             )
         REGISTRY[cls.__name__] = cls
 
-    def __init__(self, **params: Any) -> None:
-        unknown = [k for k in params if k not in self.parameters]
-        if unknown:
-            name = unknown[0]
-            raise TypeError(
-                f"{type(self).__name__} has no parameter {name!r}."
-                f"{suggest(name, self.parameters)} Valid parameters: "
-                f"{sorted(self.parameters)}."
-            )
-        self._values = {k: p.default for k, p in self.parameters.items()}
-        self.set_params(**params)
-
     # -- introspection -------------------------------------------------
     @classmethod
     def state_names(cls) -> tuple[str, ...]:
@@ -176,57 +240,7 @@ class Model:
         names = cls.state_names()
         return np.array([names.index(c) for c in cls.coupling_variables], dtype=np.int64)
 
-    def get_params(self) -> dict[str, Any]:
-        """Current parameter values (scalars or per-region arrays)."""
-        return dict(self._values)
-
-    def set_params(self, **params: Any) -> Model:
-        """Set parameters; values are scalars or arrays of shape (n_regions,)."""
-        for name, value in params.items():
-            if name not in self.parameters:
-                raise TypeError(
-                    f"{type(self).__name__} has no parameter {name!r}."
-                    f"{suggest(name, self.parameters)}"
-                )
-            arr = np.asarray(value, dtype=np.float64)
-            if arr.ndim > 1:
-                raise ValueError(
-                    f"{type(self).__name__}.{name} must be a scalar or a per-region "
-                    f"1-D array, but got shape {arr.shape}. Batch values go to "
-                    "Simulation.sweep()."
-                )
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{type(self).__name__}.{name} must be finite, got {value!r}.")
-            self._values[name] = float(arr) if arr.ndim == 0 else arr.copy()
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("_values")
-        if values is not None and name in values:
-            return values[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def __repr__(self) -> str:
-        def fmt(v: Any) -> str:
-            return f"{v:g}" if np.ndim(v) == 0 else f"array(shape={np.shape(v)})"
-
-        body = ", ".join(f"{k}={fmt(v)}" for k, v in self._values.items())
-        return f"{type(self).__name__}({body})"
-
     # -- arrays for the engine ----------------------------------------
-    def parameter_array(self, n_regions: int) -> np.ndarray:
-        """Parameters broadcast to shape (n_params, n_regions)."""
-        out = np.empty((len(self.parameters), n_regions))
-        for i, name in enumerate(self.parameters):
-            v = np.asarray(self._values[name], dtype=np.float64)
-            if v.ndim == 1 and v.shape[0] != n_regions:
-                raise ValueError(
-                    f"{type(self).__name__}.{name} has {v.shape[0]} per-region values, "
-                    f"but the connectome has {n_regions} regions."
-                )
-            out[i] = v
-        return out
-
     @classmethod
     def bounds_arrays(cls) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper state bounds, -inf/+inf where unbounded."""

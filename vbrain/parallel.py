@@ -463,7 +463,6 @@ def _load_plain(path: Path) -> Any:
     return decode(json.loads(str(arrays.pop("__tree__"))))
 
 
-
 def map_cohort(func: Callable[[Any], Any], items: Sequence[Any], *, client: Any = None,
                out_dir: Any = None, retries: int = 2, progress: bool | None = None,
                overwrite: bool = False, n_workers: int | None = None,

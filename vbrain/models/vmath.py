@@ -100,6 +100,7 @@ def _exp_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     result = builder.select(builder.fcmp_ordered("<", x, _const(_MIN_ARG)), _const(0.0), result)
     return builder.select(builder.fcmp_unordered("uno", x, x), x, result)
 
+
 @intrinsic
 def exp(typingctx, x):  # pragma: no cover - compiled
     """e ** x in float64 for a float or integer ``x``, inside jitted code; see the module docstring."""
@@ -112,7 +113,6 @@ def exp(typingctx, x):  # pragma: no cover - compiled
         return _exp_ir(builder, value)
 
     return sig, codegen
-
 
 
 def _expm1_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
@@ -170,7 +170,9 @@ def _log_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     log_m = builder.fmul(builder.fmul(_const(2.0), s), series)
     return builder.fadd(builder.fmul(e, _const(_LN2)), log_m)
 
-def _sincos_reduced(builder: llir.IRBuilder, r: llir.Value, k: llir.Value):
+
+def _sincos_reduced(builder: llir.IRBuilder, r: llir.Value,
+                    k: llir.Value) -> tuple[llir.Value, llir.Value]:
     """(sin, cos) of r + k pi / 2 for r in [-pi/4, pi/4] and an integer-valued k.
 
     Taylor series to r**17 / r**18 (truncation below 1e-19), then the quadrant.

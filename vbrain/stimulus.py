@@ -3,9 +3,9 @@ r"""Virtual stimulation: waveforms in time, patterns in space, and closed loops.
 A :class:`Stimulus` adds a term :math:`I_i(t) = w_i \, s(t)` to the right-hand
 side of state variables of the regions it targets (those it names, else the
 model's ``stimulus_variables``: TVB's ``stvar``, by default the coupling
-variables), as TVB's ``stimulus`` does: the time course :math:`s(t)` comes from a :class:`Waveform`, the
-spatial weights :math:`w_i` from a :class:`SpatialPattern`. Several stimuli
-add up.
+variables), as TVB's ``stimulus`` does: the time course :math:`s(t)` comes
+from a :class:`Waveform`, the spatial weights :math:`w_i` from a
+:class:`SpatialPattern`. Several stimuli add up.
 
 Semantics on the time grid
 --------------------------
@@ -1229,10 +1229,11 @@ class Stimulus:
                             f"{type(pattern).__name__}; wrap region weights in "
                             "RegionWeights(...) or labels in Labels(...).")
         if variable is not None and not isinstance(variable, str):
-            variable = tuple(variable)
-            if not variable or not all(isinstance(v, str) for v in variable):
+            names = tuple(variable) if isinstance(variable, (list, tuple)) else ()
+            if not names or not all(isinstance(v, str) for v in names):
                 raise TypeError(f"variable must be a state variable name or a non-empty "
                                 f"sequence of names, but got {variable!r}.")
+            variable = names
         self.waveform = waveform
         self.pattern = pattern
         self.variable = variable

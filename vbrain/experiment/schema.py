@@ -192,7 +192,7 @@ def describe_schema() -> str:
     for kind, keys in MONITORS.items():
         block(f"[[monitors]] kind = {kind!r}", keys)
     lines += ["", ("[[stimuli]]  waveform = {kind = ..., <arguments>}, pattern = {kind = ..., "
-                   "<arguments>}, variable = <state variable>: the classes of vbrain.stimulus"),
+                   "<arguments>}, variable = <state variable(s)>: the classes of vbrain.stimulus"),
               "", ("[[insets]]  region, dt (ms), seed, record_every (ms), and arrays of tables: "
                    "populations (Network.add_population: name, model, n, params), connections "
                    "(Network.connect), poisson (Network.add_poisson), inputs / outputs (bridges "

@@ -319,13 +319,18 @@ def _validate_stimuli(stimuli: Any, model_cls: Any, base: Path, problems: list) 
             entry[group] = spec
         var = stim.get("variable")
         if var is not None:
-            if not isinstance(var, str):
-                problems.append((f"{path}.variable", f"must be a string, got {var!r}."))
-            elif model_cls is not None and var not in model_cls.state_names():
+            given = [var] if isinstance(var, str) else var
+            if not isinstance(given, list) or not given or \
+                    not all(isinstance(v, str) for v in given):
+                problems.append((f"{path}.variable", f"must be a state variable name or a "
+                                                     f"list of names, got {var!r}."))
+            elif model_cls is not None:
                 names = model_cls.state_names()
-                problems.append((f"{path}.variable", (f"{model_cls.__name__} has no state "
-                                                     f"variable {var!r}.{suggest(var, names)} "
-                                                     f"Allowed: {list(names)}.")))
+                for v in given:
+                    if v not in names:
+                        problems.append((f"{path}.variable", (
+                            f"{model_cls.__name__} has no state variable {v!r}."
+                            f"{suggest(v, names)} Allowed: {list(names)}.")))
             entry["variable"] = var
         out.append(entry)
     return out

@@ -183,9 +183,11 @@ def test_batch_members_equal_their_single_runs(conn76):
 
 
 def test_uniform_parameter_rows_are_read_once():
-    """kernel.specialise reads the listed rows at node 0, every other row per node."""
+    """kernel.specialise reads the listed rows from the pair's values, every other row per node."""
+    from numba import njit as jit
+
     from vbrain.models.generic_2d_oscillator import _g2d_dfun
-    from vbrain.sim.kernel import specialise
+    from vbrain.sim.kernel import parameter_pair, specialise
 
     p = np.repeat(vb.models.Generic2dOscillator().parameter_array(1)[:, :1], 2, axis=1)
     p[5, 1] = 2 * p[5, 0]  # d (row 5) and I (row 1) differ at node 1
@@ -193,25 +195,37 @@ def test_uniform_parameter_rows_are_read_once():
     x, c = np.full((2, 2), 0.3), np.full((1, 2), 0.1)
     per_node, hoisted = np.empty((2, 2)), np.empty((2, 2))
     _g2d_dfun.py_func(x, c, p, per_node, 1)
-    specialise(_g2d_dfun.py_func, 2, 4, (5,))(x, c, p, hoisted, 1)
+    rewritten = specialise(_g2d_dfun.py_func, 2, 4, (5,))
+    rewritten(x, c, parameter_pair(p), hoisted, 1)
     as_if = p.copy()
     as_if[5, 1] = p[5, 0]  # d read at node 0, I still per node
     expected = np.empty((2, 2))
     _g2d_dfun.py_func(x, c, as_if, expected, 1)
     assert hoisted[:, 1].tolist() == expected[:, 1].tolist() != per_node[:, 1].tolist()
+    compiled = np.empty((2, 2))
+    jit(rewritten)(x, c, parameter_pair(p), compiled, 1)  # numba takes the (array, tuple) pair
+    assert compiled[:, 1].tolist() == expected[:, 1].tolist()
 
     def closure(x, c, p, dx, k, _scale=2.0):
         dx[0, k] = _scale * p[0, k] * x[0, k] + k * 0 + len(captured)
-
-    captured = [1]
-    assert specialise(closure, 2, 4, (0,)) is closure  # a closure is left as it is
 
     def rebinds(x, c, p, dx, k):
         p = p[::-1]
         dx[0, k] = p[0, k]
 
-    assert specialise(rebinds, 2, 4, (0,)) is rebinds  # p[0, k] is not the parameter row
-    assert specialise(_g2d_dfun.py_func, 2, 4, ()) is _g2d_dfun.py_func
+    captured = [1]
+    q = np.arange(4.0).reshape(2, 2)
+    for func in (closure, rebinds):  # left as they are, given the array from the pair
+        want, got = np.zeros((1, 2)), np.zeros((1, 2))
+        func(x, c, q, want, 1)
+        wrapped = specialise(func, 2, 4, (0,))
+        assert wrapped is not func
+        wrapped.__globals__["inner"] = func  # run the wrapper in Python, not compiled
+        wrapped(x, c, parameter_pair(q), got, 1)
+        assert got.tolist() == want.tolist()
+    none = np.empty((2, 2))
+    specialise(_g2d_dfun.py_func, 2, 4, ())(x, c, parameter_pair(p), none, 1)
+    assert none[:, 1].tolist() == per_node[:, 1].tolist()
 
 
 def test_batch_per_region_parameters_and_seeds(conn76):

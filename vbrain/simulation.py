@@ -25,7 +25,7 @@ from .monitors import Monitor, RunInfo, TemporalAverage
 from .noise import Additive
 from .result import Result, ResultWriter, label_samples
 from .sim import checkpoint
-from .sim.kernel import SCHEMES, make_kernel
+from .sim.kernel import SCHEMES, make_kernel, parameter_pair
 from .sim.normals import standard_normals
 
 logger = logging.getLogger(__name__)
@@ -546,7 +546,8 @@ class Simulation:
             record_c=bool(self.insets), uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
         H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
-        fill(hist_states, cvar, prep.cp, H)
+        p_pair, cp_pair = parameter_pair(prep.p), parameter_pair(prep.cp)
+        fill(hist_states, cvar, cp_pair, H)
         x = hist_states[-1].copy()
         cur = prep.horizon - 1
         cosim = None
@@ -627,8 +628,8 @@ class Simulation:
                         def advance(off: int, count: int, cur: int) -> tuple[int, int, int]:
                             return kernel(x, H, cur, prep.horizon - 1, count, self.dt, nb,
                                           _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w,
-                                          prep.wsum, cvar, prep.p,
-                                          prep.cp, lo, hi, incr[off:off + count],
+                                          prep.wsum, cvar, p_pair,
+                                          cp_pair, lo, hi, incr[off:off + count],
                                           z[:, off:off + count], zrow, zamp,
                                           trace[off:off + count], window, S, acc,
                                           c_trace[off:off + count] if cosim else c_trace)
@@ -645,7 +646,7 @@ class Simulation:
                                     break
                                 piece = trace[done:done + count]
                                 cosim.exchange(c_trace[done:done + count], piece, x, step + done)
-                                rewrite_history(piece, cosim.nodes, cvar, prep.cp, H, cur - count + 1)
+                                rewrite_history(piece, cosim.nodes, cvar, cp_pair, H, cur - count + 1)
                                 done += count
                         rows = done // window  # whole windows (all of them but at the end)
                         chunk = trace[:rows].reshape(rows, n_state, n, nb)

@@ -10,11 +10,15 @@ and history sizes, batch, noise, bounds: compile-time, so loops over them
 unroll) and imports it. numba then caches the
 machine code beside that file, so a second process starts without compiling.
 
-Parameters the same at every node (most of them, in most runs) are read once
-rather than per node: ``specialise`` rewrites the model's and the coupling's
-``p[j, k]`` into ``p[j, 0]`` for those rows before compiling, so LLVM hoists
-them out of the node loop (a batch's per-node parameter rows otherwise stream
-from L2 every stage). The values are the same, so are the results.
+Parameters the same at every node (most of them, in most runs) are numbers,
+not memory: the kernel takes each parameter array as the pair ``(p, p[:, 0] as
+a tuple)`` (``parameter_pair``) and ``specialise`` rewrites the model's and the
+coupling's ``p[j, k]`` into ``p[1][j]`` for those rows before compiling (other
+uses of ``p`` into ``p[0]``). LLVM then hoists them, and what only they feed
+(Wilson-Cowan's sigmoid offsets, Jansen-Rit's ``A * a``), out of the node loop,
+and needs no run-time overlap check for them (a batch's per-node parameter rows
+would otherwise stream from L2 every stage). The values are the same, so are
+the results.
 
 Vectorising the node loops: the loop reads and writes rows of several arrays
 (states, derivatives, parameters, couplings) whose row strides are only known
@@ -149,42 +153,48 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, drive
 
 
 def specialise(func, p_arg: int, k_arg: int, rows: tuple):
-    """``func`` with ``p[j, k]`` read as ``p[j, 0]`` for the parameter rows ``j`` in ``rows``.
+    """``func`` taking its parameters as the pair ``(p, values)`` instead of the array ``p``.
 
+    ``values`` holds ``p[:, 0]`` as a tuple: for the rows ``j`` in ``rows`` (the same at
+    every node) ``p[j, k]`` is read as ``values[j]``, a number rather than memory, so
+    LLVM hoists it and whatever it feeds out of the node loop and needs no run-time
+    overlap check for it; every other use of ``p`` becomes ``p[0]``, the array.
     ``p`` and ``k`` are the names of positional arguments ``p_arg`` and ``k_arg``.
-    Only subscripts ``p[<int>, k]`` are rewritten (any other use of ``p`` is
-    left as written, which stays correct); the function is returned unchanged
-    when its source cannot be read, it is a closure, or it rebinds ``p`` or ``k``.
+    When the source cannot be rewritten (unreadable, a closure, ``p`` or ``k``
+    rebound) the function is wrapped instead: it gets the array, unchanged.
     """
-    if not rows:
-        return func
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):
-        return func
+        return _array_wrapper(func, p_arg)
     fdef = tree.body[0]
-    if not isinstance(fdef, ast.FunctionDef) or func.__code__.co_freevars:
-        return func
-    names = [a.arg for a in fdef.args.args]
-    if len(names) <= max(p_arg, k_arg):
-        return func
+    names = [a.arg for a in fdef.args.args] if isinstance(fdef, ast.FunctionDef) else []
+    if not names or func.__code__.co_freevars or len(names) <= max(p_arg, k_arg):
+        return _array_wrapper(func, p_arg)
     p, k = names[p_arg], names[k_arg]
     if any(isinstance(n, ast.Name) and n.id in (p, k) and isinstance(n.ctx, ast.Store)
            for n in ast.walk(fdef)):  # p or k rebound: p[j, k] might mean something else
-        return func
+        return _array_wrapper(func, p_arg)
     wanted = set(rows)
+
+    def part(i: int) -> ast.Subscript:  # p[i]
+        return ast.Subscript(ast.Name(p, ast.Load()), ast.Constant(i), ast.Load())
 
     class Rewrite(ast.NodeTransformer):
         def visit_Subscript(self, node):  # noqa: N802 - ast API
-            self.generic_visit(node)
             index = node.slice
             if (isinstance(node.value, ast.Name) and node.value.id == p
                     and isinstance(index, ast.Tuple) and len(index.elts) == 2
                     and isinstance(index.elts[0], ast.Constant)
                     and index.elts[0].value in wanted
                     and isinstance(index.elts[1], ast.Name) and index.elts[1].id == k):
-                index.elts[1] = ast.copy_location(ast.Constant(0), index.elts[1])
+                return ast.copy_location(
+                    ast.Subscript(part(1), ast.Constant(index.elts[0].value), ast.Load()), node)
+            self.generic_visit(node)
             return node
+
+        def visit_Name(self, node):  # noqa: N802 - ast API
+            return ast.copy_location(part(0), node) if node.id == p else node
 
     fdef.decorator_list = []
     tree = ast.fix_missing_locations(Rewrite().visit(tree))
@@ -192,3 +202,17 @@ def specialise(func, p_arg: int, k_arg: int, rows: tuple):
     code = next(c for c in module.co_consts
                 if isinstance(c, types.CodeType) and c.co_name == fdef.name)
     return types.FunctionType(code, func.__globals__, fdef.name, func.__defaults__)
+
+
+def _array_wrapper(func, p_arg: int):
+    """A function taking ``(p, values)`` at ``p_arg`` that calls ``func`` with ``p``."""
+    args = [f"a{i}" for i in range(func.__code__.co_argcount - len(func.__defaults__ or ()))]
+    call = ", ".join(f"{a}[0]" if i == p_arg else a for i, a in enumerate(args))
+    namespace = {"inner": njit(inline="always")(func)}
+    exec(f"def wrapper({', '.join(args)}):\n    return inner({call})\n", namespace)  # noqa: S102
+    return namespace["wrapper"]
+
+
+def parameter_pair(p):
+    """What the kernel takes for a (n_params, n_nodes) parameter array: (p, p[:, 0] as a tuple)."""
+    return p, tuple(float(v) for v in p[:, 0])

@@ -207,10 +207,15 @@ def specialise(func, p_arg: int, k_arg: int, rows: tuple):
 def _array_wrapper(func, p_arg: int):
     """A function taking ``(p, values)`` at ``p_arg`` that calls ``func`` with ``p``."""
     args = [f"a{i}" for i in range(func.__code__.co_argcount - len(func.__defaults__ or ()))]
-    call = ", ".join(f"{a}[0]" if i == p_arg else a for i, a in enumerate(args))
-    namespace = {"inner": njit(inline="always")(func)}
-    exec(f"def wrapper({', '.join(args)}):\n    return inner({call})\n", namespace)  # noqa: S102
-    return namespace["wrapper"]
+    passed = [ast.Subscript(ast.Name(a, ast.Load()), ast.Constant(0), ast.Load()) if i == p_arg
+              else ast.Name(a, ast.Load()) for i, a in enumerate(args)]
+    body = ast.Return(ast.Call(ast.Name("inner", ast.Load()), passed, []))
+    fdef = ast.FunctionDef("wrapper", ast.arguments([], [ast.arg(a) for a in args], None, [],
+                                                    [], None, []), [body], [], None)
+    tree = ast.fix_missing_locations(ast.Module([fdef], []))
+    code = next(c for c in compile(tree, "<vbrain specialise>", "exec").co_consts
+                if isinstance(c, types.CodeType))
+    return types.FunctionType(code, {"inner": njit(inline="always")(func)}, "wrapper")
 
 
 def parameter_pair(p):

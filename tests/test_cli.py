@@ -58,6 +58,8 @@ def test_models_lists_every_model_with_units(capsys):
     for name in vb.models.REGISTRY:
         assert f"{name}:" in text
     assert "tau_s" in text and "[ms]" in text
+    assert "coupled through: r, V; stimuli drive: V" in text  # Montbrio: TVB's stvar
+    assert "coupled through: y1, y2\n" in text  # Jansen-Rit: stimuli drive both
 
 
 def test_main_job_writes_bold_nifti_and_eeg_fif(tmp_path, capsys):

@@ -163,7 +163,10 @@ def _models(args: argparse.Namespace) -> int:
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         states = ", ".join(f"{sv.name} [{sv.unit}]" for sv in cls.state_variables)
         print(f"{name}: {doc}")
-        print(f"  state: {states}; coupled through: {', '.join(cls.coupling_variables)}")
+        stimulated = cls.stimulus_variables or cls.coupling_variables
+        print(f"  state: {states}; coupled through: {', '.join(cls.coupling_variables)}"
+              + ("" if stimulated == cls.coupling_variables
+                 else f"; stimuli drive: {', '.join(stimulated)}"))
         for pname, p in cls.parameters.items():
             print(f"  {pname:<14} = {p.default:<12g} [{p.unit}]  {p.doc}")
         print()

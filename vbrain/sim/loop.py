@@ -149,6 +149,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     common = not per_member
     for b in range(zrow.shape[0]):
         common &= zrow[b] == zrow[0]
+    first_row = zrow[0] if zrow.shape[0] else 0
     n = 0
     while n < n_steps:
         kb = min(block, n_steps - n)
@@ -207,12 +208,16 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                         c_trace[step, q, k] = c[q, k]
             if NOISY:
                 for v in range(N_STATE):
-                    for i in range(n_regions):
-                        if common:  # one seed, one amplitude: a broadcast
-                            value = z[zrow[0], step, v, i] * zamp[v, i, 0]
+                    if common:  # one seed, one amplitude: a broadcast
+                        # the seed's row as a local: read inside the loop, it could alias e
+                        # for all LLVM knows, and the loop would stay scalar
+                        zv = z[first_row, step, v]
+                        for i in range(n_regions):
+                            value = zv[i] * zamp[v, i, 0]
                             for b in range(nb):
                                 e[v, i * nb + b] = value
-                        else:
+                    else:
+                        for i in range(n_regions):
                             for b in range(nb):
                                 e[v, i * nb + b] = (z[zrow[b], step, v, i]
                                                     * zamp[v, i, b if per_member else 0])

@@ -21,8 +21,14 @@ k : int
 
 Write ``dfun`` as plain scalar code for node ``k``, with helper functions it
 calls marked ``@njit(inline="always")``: the engine inlines it into a loop over
-nodes that LLVM can vectorise. Use :func:`vbrain.models.vmath.exp` rather than
-``math.exp`` (a call into the C library per node, which keeps the loop scalar).
+nodes that LLVM can vectorise. Use :mod:`vbrain.models.vmath`'s ``exp``,
+``tanh``, ``sin`` and ``cos`` rather than ``math``'s (a call into the C library
+per node keeps the loop scalar). Read parameters as ``p[j, k]`` with a literal
+``j``: the engine reads those the same at every node once (see
+``vbrain.sim.kernel.specialise``).
+
+``stimulus_variables`` (optional) names the variables a stimulus drives when
+it names none (TVB's ``stvar``); by default the coupling variables.
 
 Defining a new model takes a few lines::
 

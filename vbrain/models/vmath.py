@@ -76,43 +76,37 @@ def _horner(builder: llir.IRBuilder, x: llir.Value, coefs) -> llir.Value:
     return p
 
 
+def _ln2_reduce(builder: llir.IRBuilder, y: llir.Value) -> tuple[llir.Value, llir.Value]:
+    """(n, r) with y = n ln 2 + r, n integer-valued, |r| <= ln(2) / 2."""
+    floor = _llvm_math(builder, "floor")
+    n = builder.call(floor, [builder.fadd(builder.fmul(y, _const(_LOG2E)), _const(0.5))])
+    r = builder.fsub(builder.fsub(y, builder.fmul(n, _const(_LN2_HI))),
+                     builder.fmul(n, _const(_LN2_LO)))
+    return n, r
+
+
+def _pow2(builder: llir.IRBuilder, m: llir.Value) -> llir.Value:
+    """2 ** m for an integer-valued m in [-1022, 1023]: m + 1023 sits in the low mantissa
+    bits of 2**52 + m + 1023; shifted by 52 it becomes the exponent field."""
+    bits = builder.bitcast(builder.fadd(m, _const(1023.0 + _TWO52)), _I64)
+    return builder.bitcast(builder.shl(bits, llir.Constant(_I64, 52)), _DOUBLE)
+
+
 def _exp_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     """LLVM instructions computing e ** x for a double ``x``."""
     floor = _llvm_math(builder, "floor")
     y = builder.select(builder.fcmp_ordered("<", x, _const(_MIN_ARG)), _const(_MIN_ARG), x)
     y = builder.select(builder.fcmp_ordered(">", y, _const(_MAX_ARG)), _const(_MAX_ARG), y)
-    n = builder.call(floor, [builder.fadd(builder.fmul(y, _const(_LOG2E)), _const(0.5))])
-    r = builder.fsub(builder.fsub(y, builder.fmul(n, _const(_LN2_HI))),
-                     builder.fmul(n, _const(_LN2_LO)))
+    n, r = _ln2_reduce(builder, y)
     p = _horner(builder, r, _TAYLOR)
-
-    def pow2(m: llir.Value) -> llir.Value:
-        # 2 ** m for an integer-valued m in [-1022, 1023]: m + 1023 sits in the low mantissa
-        # bits of 2**52 + m + 1023; shifted by 52 it becomes the exponent field
-        bits = builder.bitcast(builder.fadd(m, _const(1023.0 + _TWO52)), _I64)
-        return builder.bitcast(builder.shl(bits, llir.Constant(_I64, 52)), _DOUBLE)
-
     # scale by 2 ** n in two exact halves, so subnormal results (n < -1022) come out right
     half = builder.call(floor, [builder.fmul(n, _const(0.5))])
-    result = builder.fmul(builder.fmul(p, pow2(half)), pow2(builder.fsub(n, half)))
+    result = builder.fmul(builder.fmul(p, _pow2(builder, half)),
+                          _pow2(builder, builder.fsub(n, half)))
     result = builder.select(builder.fcmp_ordered(">", x, _const(_MAX_ARG)), _const(float("inf")),
                             result)
     result = builder.select(builder.fcmp_ordered("<", x, _const(_MIN_ARG)), _const(0.0), result)
     return builder.select(builder.fcmp_unordered("uno", x, x), x, result)
-
-
-@intrinsic
-def exp(typingctx, x):  # pragma: no cover - compiled
-    """e ** x in float64 for a float or integer ``x``, inside jitted code; see the module docstring."""
-    if not isinstance(x, (types.Float, types.Integer)):
-        return None
-    sig = types.float64(x)
-
-    def codegen(context, builder, signature, args):
-        value = context.cast(builder, args[0], signature.args[0], types.float64)
-        return _exp_ir(builder, value)
-
-    return sig, codegen
 
 
 def _expm1_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
@@ -121,35 +115,22 @@ def _expm1_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
     As ``_exp_ir`` (x = n ln 2 + r), with the polynomial's constant term left out:
     e ** x - 1 = q(r) when n = 0, else 2 ** n (1 + q(r)) - 1 (no cancellation there).
     """
-    floor = _llvm_math(builder, "floor")
     y = builder.select(builder.fcmp_ordered("<", x, _const(-60.0)), _const(-60.0), x)  # -> -1
-    n = builder.call(floor, [builder.fadd(builder.fmul(y, _const(_LOG2E)), _const(0.5))])
-    r = builder.fsub(builder.fsub(y, builder.fmul(n, _const(_LN2_HI))),
-                     builder.fmul(n, _const(_LN2_LO)))
+    n, r = _ln2_reduce(builder, y)
     q = builder.fmul(_horner(builder, r, _TAYLOR[:-1]), r)  # e ** r - 1
-    bits = builder.bitcast(builder.fadd(n, _const(1023.0 + _TWO52)), _I64)
-    scale = builder.bitcast(builder.shl(bits, llir.Constant(_I64, 52)), _DOUBLE)  # 2 ** n
-    far = builder.fsub(builder.fmul(scale, builder.fadd(q, _const(1.0))), _const(1.0))
+    far = builder.fsub(builder.fmul(_pow2(builder, n), builder.fadd(q, _const(1.0))),
+                       _const(1.0))
     return builder.select(builder.fcmp_ordered("==", n, _const(0.0)), q, far)
 
 
-@intrinsic
-def tanh(typingctx, x):  # pragma: no cover - compiled
-    """tanh(x) in float64 inside jitted code: -m / (m + 2) with m = expm1(-2|x|), sign of x."""
-    if not isinstance(x, (types.Float, types.Integer)):
-        return None
-    sig = types.float64(x)
-
-    def codegen(context, builder, signature, args):
-        value = context.cast(builder, args[0], signature.args[0], types.float64)
-        fabs = _llvm_math(builder, "fabs")
-        m = _expm1_ir(builder, builder.fmul(_const(-2.0), builder.call(fabs, [value])))
-        magnitude = builder.fdiv(builder.fneg(m), builder.fadd(m, _const(2.0)))
-        copysign = cgutils.get_or_insert_function(
-            builder.module, llir.FunctionType(_DOUBLE, [_DOUBLE, _DOUBLE]), "llvm.copysign.f64")
-        return builder.call(copysign, [magnitude, value])  # nan stays nan (m is nan)
-
-    return sig, codegen
+def _tanh_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
+    """LLVM instructions computing tanh(x): -m / (m + 2) with m = expm1(-2|x|), sign of x."""
+    fabs = _llvm_math(builder, "fabs")
+    m = _expm1_ir(builder, builder.fmul(_const(-2.0), builder.call(fabs, [x])))
+    magnitude = builder.fdiv(builder.fneg(m), builder.fadd(m, _const(2.0)))
+    copysign = cgutils.get_or_insert_function(
+        builder.module, llir.FunctionType(_DOUBLE, [_DOUBLE, _DOUBLE]), "llvm.copysign.f64")
+    return builder.call(copysign, [magnitude, x])  # nan stays nan (m is nan)
 
 
 def _log_ir(builder: llir.IRBuilder, x: llir.Value) -> llir.Value:
@@ -217,25 +198,27 @@ def _sincos_ir(builder: llir.IRBuilder, x: llir.Value) -> tuple[llir.Value, llir
     return _sincos_reduced(builder, r, k)
 
 
-def _sincos_intrinsic(which: int):
+def _unary(ir, doc: str):
+    """A float64 function of one float or integer, inside jitted code, from its LLVM builder."""
     def template(typingctx, x):  # pragma: no cover - compiled
         if not isinstance(x, (types.Float, types.Integer)):
             return None
-        sig = types.float64(x)
 
         def codegen(context, builder, signature, args):
-            value = context.cast(builder, args[0], signature.args[0], types.float64)
-            return _sincos_ir(builder, value)[which]
+            return ir(builder, context.cast(builder, args[0], signature.args[0], types.float64))
 
-        return sig, codegen
+        return types.float64(x), codegen
 
-    return template
+    template.__doc__ = doc
+    return intrinsic(template)
 
 
-sin = intrinsic(_sincos_intrinsic(0))
-sin.__doc__ = "sin(x) in float64 inside jitted code; see the module docstring for its accuracy."
-cos = intrinsic(_sincos_intrinsic(1))
-cos.__doc__ = "cos(x) in float64 inside jitted code; see the module docstring for its accuracy."
+exp = _unary(_exp_ir, "e ** x; see the module docstring for its accuracy.")
+tanh = _unary(_tanh_ir, "tanh(x); see the module docstring for its accuracy.")
+sin = _unary(lambda builder, x: _sincos_ir(builder, x)[0],
+             "sin(x); see the module docstring for its accuracy.")
+cos = _unary(lambda builder, x: _sincos_ir(builder, x)[1],
+             "cos(x); see the module docstring for its accuracy.")
 
 
 @intrinsic

@@ -41,13 +41,18 @@ subprocess).
    size) against single runs timed just before and after it (target: sweep
    <= 8x a single run); also with one thread.
 
-3. **Scaling**: vbrain at 76 and 192 regions (tvb-data) and on synthetic
+3. **Noise** (not a stated workload): the first model with additive noise
+   (D = ``NSIG`` on every variable, stochastic Heun): deterministic and noisy
+   single runs, a 32-point sweep with a seed per member, and TVB's
+   HeunStochastic on the same settings.
+
+4. **Scaling**: vbrain at 76 and 192 regions (tvb-data) and on synthetic
    brain-sized connectomes of ~300 and ~1000 regions (see
    :func:`synthetic_connectome`); the simulated time shrinks with N so each
    run takes a few seconds. Printed: ns per region-step, time per step and
    per non-zero connection.
 
-4. **Compile**: a fresh process with empty kernel and numba caches (first
+5. **Compile**: a fresh process with empty kernel and numba caches (first
    call compiles), then a second process with the same caches (start-up
    with cached compiles): import, connectome load, first and second 1 ms run.
 
@@ -96,6 +101,7 @@ HERE = Path(__file__).resolve().parent
 TARGET_TVB = 20.0  # vbrain at least this many times faster than tvb-library
 TARGET_NEUROLIB = 4.0  # ... and than neurolib
 TARGET_SWEEP = 8.0  # a 32-point sweep costs at most this many single runs
+NSIG = 1e-4  # the noise section's additive noise intensity, every state variable
 N_SWEEP = 32
 DT, SPEED, PERIOD = 0.1, 4.0, 1.0  # ms, mm/ms, temporal average window (ms)
 
@@ -157,8 +163,9 @@ for _w in (
 
 
 # --------------------------------------------------------------------- helpers
-def vbrain_simulation(conn, w: Workload, *, integrator="heun", monitors=None):
-    """The benchmark's vbrain simulation of workload ``w`` on ``conn``."""
+def vbrain_simulation(conn, w: Workload, *, integrator="heun", monitors=None, nsig=0.0):
+    """The benchmark's vbrain simulation of workload ``w`` on ``conn`` (additive noise of
+    intensity ``nsig`` on every state variable when > 0)."""
     model = getattr(vb.models, w.vbrain_model)()
     names = [sv.name for sv in model.state_variables]
     init = np.array([[w.initial[n]] * conn.n_regions for n in names], dtype=float)
@@ -166,7 +173,8 @@ def vbrain_simulation(conn, w: Workload, *, integrator="heun", monitors=None):
         monitors = [vb.monitors.TemporalAverage(PERIOD, variables=names)]
     coupling = getattr(vb.coupling, w.coupling_class)(a=w.coupling)
     return vb.Simulation(conn, model, coupling, speed=SPEED, dt=DT,
-                         integrator=integrator, noise=None, seed=1, monitors=monitors,
+                         integrator=integrator, noise=vb.noise.Additive(nsig) if nsig else None,
+                         seed=1, monitors=monitors,
                          initial_history=init)
 
 
@@ -446,6 +454,38 @@ def bench_sweep(w: Workload, conn, args) -> dict:
     return res
 
 
+def bench_noise(w: Workload, conn, args, peers: dict) -> dict:
+    """The workload with additive noise: single runs (vbrain, TVB's HeunStochastic) and a
+    32-point sweep with a seed per member (each member its own draws)."""
+    det, noisy = vbrain_simulation(conn, w), vbrain_simulation(conn, w, nsig=NSIG)
+    values = np.linspace(*w.sweep_range, N_SWEEP)
+    seeds = list(range(N_SWEEP))
+    for sim in (det, noisy):
+        sim.run(10.0, progress=False)
+    noisy.sweep(args.duration, coupling__a=values, seeds=seeds, progress=False)  # untimed
+    n_steps, n = round(args.duration / DT), conn.n_regions
+    out = {"nsig": NSIG}
+    for key, fn, members in (
+            ("deterministic", lambda: det.run(args.duration, progress=False), 1),
+            ("noisy", lambda: noisy.run(args.duration, progress=False), 1),
+            ("noisy_sweep", lambda: noisy.sweep(args.duration, coupling__a=values, seeds=seeds,
+                                                progress=False), N_SWEEP)):
+        res = timed(fn, args.sweep_repeat if members > 1 else args.repeat)
+        res["ns_per_region_step"] = ns_per_region_step(res["median_s"], n_steps, members * n)
+        out[key] = res
+    if peers.get("tvb"):
+        res = run_json([peers["tvb"], HERE / "peers" / "tvb_run.py", "--model", w.tvb_model,
+                        "--coupling", w.coupling, "--coupling-class", w.coupling_class,
+                        "--duration", args.duration, "--dt", DT, "--speed", SPEED,
+                        "--period", PERIOD, "--initial", json.dumps(w.initial),
+                        "--repeat", args.peer_repeat, "--nsig", NSIG])
+        if "wall_s" in res:
+            res["median_s"] = statistics.median(res["wall_s"])
+            res["ns_per_region_step"] = ns_per_region_step(res["median_s"], n_steps, n)
+        out["tvb"] = res
+    return out
+
+
 def bench_scaling(w: Workload, args) -> list:
     """vbrain cost per step against the number of regions (and connections)."""
     cases = [("tvb-data 76", vb.Connectome.load("atlases:tvb76")),
@@ -527,7 +567,8 @@ def parse_args(argv=None):
     ap.add_argument("--sweep-repeat", type=int, default=3,
                     help="timed 32-point sweeps (median), after one untimed full-size sweep")
     ap.add_argument("--skip-peers", action="store_true", help="time vbrain only")
-    ap.add_argument("--skip", nargs="+", default=[], choices=["sweep", "scaling", "compile"],
+    ap.add_argument("--skip", nargs="+", default=[],
+                    choices=["sweep", "noise", "scaling", "compile"],
                     help="sections to leave out")
     ap.add_argument("--tvb-python", default=None, help="TVB venv's python")
     ap.add_argument("--neurolib-python", default=None, help="neurolib venv's python")
@@ -575,6 +616,8 @@ def main(argv=None) -> int:
     done = [w for w in workloads if w.key in record["models"]]
     if "sweep" not in args.skip and done:
         guarded(record, "sweep", lambda: section_sweep(record, done, conn, args))
+    if "noise" not in args.skip and done:
+        guarded(record, "noise", lambda: section_noise(record, done[0], conn, args, peers))
     if "scaling" not in args.skip:
         guarded(record, "scaling", lambda: section_scaling(record, workloads[0], args))
     if "compile" not in args.skip:
@@ -618,6 +661,25 @@ def section_sweep(record: dict, workloads: list, conn, args) -> None:
                      f"target <= {TARGET_SWEEP:g}x: {verdict(r['ratio'] <= TARGET_SWEEP)}"])
     print_table(["model", "single s", f"sweep({N_SWEEP}) s", "sweep/single",
                  "1 thread", "ns/member-region-step", ""], rows)
+
+
+def section_noise(record: dict, w: Workload, conn, args, peers: dict) -> None:
+    """Noise section: the first workload with additive noise."""
+    print(f"\n== Noise: {w.vbrain_model}, stochastic Heun, additive noise D = {NSIG:g} on "
+          f"every variable ({args.duration / 1e3:g} s) ==")
+    r = record["noise"] = bench_noise(w, conn, args, peers)
+    base = r["noisy"]["ns_per_region_step"]
+    rows = [["vbrain, deterministic", r["deterministic"]["median_s"],
+             r["deterministic"]["ns_per_region_step"], ""],
+            ["vbrain, noisy", r["noisy"]["median_s"], base, "1.00x"],
+            [f"vbrain, {N_SWEEP}-point sweep, a seed each", r["noisy_sweep"]["median_s"],
+             r["noisy_sweep"]["ns_per_region_step"],
+             f"{r['noisy_sweep']['median_s'] / r['noisy']['median_s']:.1f} single runs"]]
+    tvb = r.get("tvb", {})
+    if "ns_per_region_step" in tvb:
+        rows.append([f"tvb-library {tvb.get('version', '')} (HeunStochastic)", tvb["median_s"],
+                     tvb["ns_per_region_step"], f"{tvb['ns_per_region_step'] / base:.1f}x"])
+    print_table(["run", "wall s", "ns/(member-)region-step", "vs vbrain noisy"], rows)
 
 
 def section_scaling(record: dict, w: Workload, args) -> None:

@@ -26,7 +26,7 @@ from .noise import Additive
 from .result import Result, ResultWriter, label_samples
 from .sim import checkpoint
 from .sim.kernel import SCHEMES, make_kernel, parameter_pair
-from .sim.normals import standard_normals
+from .sim.normals import noise_key
 
 logger = logging.getLogger(__name__)
 
@@ -520,9 +520,7 @@ class Simulation:
         window = (windows.pop() if len(windows) == 1 and not (self.insets or self._closed_loops())
                   else 1)
         if chunk_steps is None:
-            per_step = 8 * n_state * (m / window
-                                      + (n * len(set(prep.seeds)) if prep.amp is not None else 0)
-                                      + (m if self.stimuli else 0))
+            per_step = 8 * n_state * (m / window + (m if self.stimuli else 0))
             chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
             chunk_steps = max(window, chunk_steps // window * window)
         chunk_steps = int(check_range("chunk_steps", chunk_steps, 1))
@@ -571,11 +569,13 @@ class Simulation:
         if cosim is not None:
             templates.update(cosim.templates(prep.batch_coords))
         attrs = self._provenance(n_total, params)
-        rngs = _noise_generators(prep.seeds) if prep.amp is not None else None
-        no_incr, no_draws = np.empty((0, n_state, m)), np.empty((0, 0, n_state, n))
+        no_incr = np.empty((0, n_state, m))
+        keys = np.zeros(0, dtype=np.uint64)
         zrow, zamp = np.zeros(nb, dtype=np.int64), np.ones((n_state, n, 1))
-        if rngs is not None:  # member b uses draw row zrow[b] (one row per distinct seed)
-            zrow = np.array([list(rngs).index(s) for s in prep.seeds], dtype=np.int64)
+        if prep.amp is not None:  # member b draws with key keys[zrow[b]] (one per distinct seed)
+            distinct = list(dict.fromkeys(prep.seeds))
+            keys = np.array([noise_key(s) for s in distinct], dtype=np.uint64)
+            zrow = np.array([distinct.index(s) for s in prep.seeds], dtype=np.int64)
             zamp = prep.amp if prep.amp.ndim == 3 else prep.amp[:, :, None]
         step = 0
         ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
@@ -585,8 +585,7 @@ class Simulation:
             step, cur = state["step"], state["cur"]
             x[...] = state["x"]
             H[...] = state["H"]
-            for gen, rng_state in zip((rngs or {}).values(), state["rng_states"]):
-                gen.bit_generator.state = rng_state
+            keys[...] = state["noise_keys"]  # a seed of None drew its key at random
             for mon, mon_state in zip(self.monitors, state["monitor_states"]):
                 mon.set_state(mon_state)
             sink = ResultWriter.reopen(out, state["sizes"])
@@ -606,7 +605,7 @@ class Simulation:
         def save_checkpoint() -> None:
             sink.flush()
             checkpoint.save(ckpt_path, config=config, step=step, cur=cur, x=x, H=H,
-                            rng_states=[g.bit_generator.state for g in (rngs or {}).values()],
+                            noise_keys=keys,
                             monitor_states=[mon.get_state() for mon in self.monitors],
                             sizes=sink.sizes())
 
@@ -619,7 +618,6 @@ class Simulation:
                         n_chunk = min(chunk_steps, n_total - step)
                         if drive is not None and drive.loops:
                             n_chunk = min(n_chunk, drive.steps_to_boundary(step))
-                        z = no_draws if rngs is None else _draw(rngs, n_chunk, (n_state, n))
                         incr = no_incr
                         if drive is not None:  # stimuli: dt * I per node and step
                             incr = np.zeros((n_chunk, n_state, m))
@@ -630,7 +628,7 @@ class Simulation:
                                           _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w,
                                           prep.wsum, cvar, p_pair,
                                           cp_pair, lo, hi, incr[off:off + count],
-                                          z[:, off:off + count], zrow, zamp,
+                                          keys, step + off, zrow, zamp,
                                           trace[off:off + count], window, S, acc,
                                           c_trace[off:off + count] if cosim else c_trace)
 
@@ -882,28 +880,8 @@ def _tiers(weights: np.ndarray, delays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _generator(seed: Any, stream: int) -> np.random.Generator:
-    """Independent streams per seed: 0 for the initial history, 1 for the noise."""
+    """Stream 0 of a seed, for the initial history (stream 1 keys the noise: noise_key)."""
     if seed is None:
         return np.random.default_rng()
     return np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[stream])
-
-
-def _noise_generators(seeds: list[Any]) -> dict[Any, np.random.Generator]:
-    """One noise generator per distinct seed."""
-    return {s: _generator(s, stream=1) for s in dict.fromkeys(seeds)}
-
-
-def _draw(rngs: dict, n_steps: int, shape: tuple) -> np.ndarray:
-    """Standard normal draws (n_seeds, n_steps, n_state, n_regions) for one chunk.
-
-    Each distinct seed's generator draws (n_steps, n_state, n_regions) in
-    sequence (uniforms through Box-Muller, see sim/normals.py), so consecutive
-    chunks continue one stream whatever their size; members sharing a seed
-    share the draws (the loop scales them per member).
-    """
-    z = np.empty((len(rngs), n_steps) + tuple(shape))
-    row = int(np.prod(shape))
-    for r, gen in enumerate(rngs.values()):
-        standard_normals(gen, n_steps, row, out=z[r].reshape(n_steps, row))
-    return z
 

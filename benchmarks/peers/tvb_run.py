@@ -58,13 +58,15 @@ def parse_args(argv=None):
     ap.add_argument("--repeat", type=int, default=1, help="timed runs")
     ap.add_argument("--warmup", type=float, default=20.0, help="untimed warm-up run, ms")
     ap.add_argument("--out", default=None, help="save tavg + final state here (.npz)")
+    ap.add_argument("--nsig", type=float, default=0.0,
+                    help="additive noise D for every state variable (HeunStochastic when > 0)")
     return ap.parse_args(argv)
 
 
 def build(args, duration):
     """A configured-ready (not yet configured) simulator and its connectivity."""
     from tvb.datatypes.connectivity import Connectivity
-    from tvb.simulator import coupling, integrators, models, monitors, simulator
+    from tvb.simulator import coupling, integrators, models, monitors, noise, simulator
 
     conn = Connectivity.from_file(args.connectivity)
     conn.speed = np.array([args.speed])
@@ -83,7 +85,9 @@ def build(args, duration):
         coupling=(coupling.Linear(a=np.array([args.coupling]), b=np.array([0.0]))
                   if args.coupling_class == "Linear"
                   else getattr(coupling, args.coupling_class)(a=np.array([args.coupling]))),
-        integrator=integrators.HeunDeterministic(dt=args.dt),
+        integrator=(integrators.HeunStochastic(dt=args.dt, noise=noise.Additive(
+                        nsig=np.array([args.nsig]), noise_seed=42))
+                    if args.nsig > 0 else integrators.HeunDeterministic(dt=args.dt)),
         monitors=(monitors.TemporalAverage(period=args.period),),
         initial_conditions=ic,
         simulation_length=duration,
@@ -136,7 +140,8 @@ def main(argv=None) -> int:
         "n_steps": n_steps,
         "dt": args.dt,
         "speed": args.speed,
-        "integrator": "HeunDeterministic",
+        "integrator": "HeunStochastic" if args.nsig > 0 else "HeunDeterministic",
+        "nsig": args.nsig,
         "monitor": f"TemporalAverage({args.period})",
         "import_s": t_import,
         "warmup_s": t_warmup,

@@ -2,7 +2,7 @@
 
 A checkpoint holds everything the loop carries from one chunk to the next:
 the step count, the current state, the delay history buffer and its cursor,
-the noise generators' states, every monitor's running state and how many
+the noise's keys (drawn at random for a seed of None), every monitor's running state and how many
 samples each monitor had written to the output file. It is one ``.npz``
 file written atomically (temporary file + rename), tagged with a hash of the
 simulation's configuration so that a resume with other settings is refused.
@@ -19,13 +19,13 @@ import numpy as np
 
 
 def save(path: str | os.PathLike, *, config: str, step: int, cur: int, x: np.ndarray,
-         H: np.ndarray, rng_states: list[dict], monitor_states: list[dict[str, np.ndarray]],
+         H: np.ndarray, noise_keys: np.ndarray, monitor_states: list[dict[str, np.ndarray]],
          sizes: dict[str, int]) -> Path:
     """Write a checkpoint atomically and return its path."""
     path = Path(path)
     arrays: dict[str, Any] = {
         "config": np.array(config), "step": np.array(step), "cur": np.array(cur),
-        "x": x, "H": H, "rng_states": np.array(json.dumps(rng_states)),
+        "x": x, "H": H, "noise_keys": np.asarray(noise_keys, dtype=np.uint64),
         "sizes": np.array(json.dumps(sizes)), "n_monitors": np.array(len(monitor_states)),
     }
     for i, state in enumerate(monitor_states):
@@ -58,6 +58,6 @@ def load(path: str | os.PathLike, config: str) -> dict[str, Any]:
         monitors.append({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
     return {
         "step": int(arrays["step"]), "cur": int(arrays["cur"]), "x": arrays["x"],
-        "H": arrays["H"], "rng_states": json.loads(str(arrays["rng_states"])),
+        "H": arrays["H"], "noise_keys": arrays["noise_keys"],
         "sizes": json.loads(str(arrays["sizes"])), "monitor_states": monitors,
     }

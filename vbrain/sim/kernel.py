@@ -2,10 +2,11 @@
 
 ``loop.py`` holds the loop's source. ``make_kernel`` writes a copy of it into
 the kernel cache directory under a name hashed from everything that shapes the
-compiled code (the loop source, the per-node functions' code, the scheme, the
-numba version), binds the model's ``dfun`` and the coupling's ``pre``/``post``
-(re-jitted with ``inline="always"``: a real call per node would pass and
-reference-count every array argument) and the structural constants (state
+compiled code (the loop source, the per-node functions' code and modules, the
+inlined helpers' sources, the scheme, the numba version), binds the model's
+``dfun`` and the coupling's ``pre``/``post`` (re-jitted with ``inline="always"``:
+a real call per node would pass and reference-count every array argument), the
+noise's ``fill_normals`` and the structural constants (state
 and history sizes, batch, noise, bounds: compile-time, so loops over them
 unroll) and imports it. numba then caches the
 machine code beside that file, so a second process starts without compiling.
@@ -49,6 +50,8 @@ import llvmlite.binding as llvm
 import numba
 from numba import njit
 
+from .normals import fill_normals
+
 EULER, HEUN, RK4 = 0, 1, 2
 SCHEMES = {"euler": EULER, "heun": HEUN, "rk4": RK4}
 
@@ -58,6 +61,9 @@ for _option in _LLVM_OPTIONS:
     llvm.set_option("vbrain", _option)
 
 _LOOP_SOURCE = Path(__file__).with_name("loop.py")
+#: compiled helpers the loop inlines: their sources are part of a kernel's cache key
+_INLINED_SOURCES = (Path(__file__).with_name("normals.py"),
+                    Path(__file__).parent.parent / "models" / "vmath.py")
 _loaded: dict = {}
 _lock = threading.Lock()
 
@@ -72,10 +78,15 @@ def cache_dir() -> Path:
 
 
 def _fingerprint(func) -> bytes:
-    """Bytes that change whenever the compiled behaviour of ``func`` can change."""
+    """Bytes that change whenever the compiled behaviour of ``func`` can change: its
+    code, and the source of its module (the helpers it calls live there)."""
     code = func.py_func.__code__
+    try:
+        module_source = inspect.getsource(sys.modules[func.py_func.__module__])
+    except (KeyError, OSError, TypeError):  # defined interactively: its code alone
+        module_source = ""
     return repr((func.py_func.__module__, func.py_func.__qualname__, code.co_code,
-                 code.co_consts, code.co_names)).encode()
+                 code.co_consts, code.co_names, module_source)).encode()
 
 
 def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
@@ -125,7 +136,8 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, drive
         return _loaded[key]
     source = _LOOP_SOURCE.read_text()
     h = hashlib.sha256(source.encode())
-    for part in (_fingerprint(dfun), _fingerprint(pre), _fingerprint(post),
+    for part in (*(path.read_bytes() for path in _INLINED_SOURCES),
+                 _fingerprint(dfun), _fingerprint(pre), _fingerprint(post),
                  repr(sorted(constants.items())).encode(), repr(uniform).encode(),
                  numba.__version__.encode(), repr(_LLVM_OPTIONS).encode()):
         h.update(part)
@@ -141,6 +153,7 @@ def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, drive
     spec = importlib.util.spec_from_file_location(name, path)
     module: types.ModuleType = importlib.util.module_from_spec(spec)
     module.__dict__.update(
+        fill_normals=fill_normals,
         dfun=njit(inline="always")(specialise(dfun.py_func, 2, 4, uniform[0])),
         pre=njit(inline="always")(specialise(pre.py_func, 2, 4, uniform[1])),
         post=njit(inline="always")(specialise(post.py_func, 4, 6, uniform[1])),

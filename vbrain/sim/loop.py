@@ -2,8 +2,9 @@
 
 This file is not imported as is: ``kernel.make_kernel`` copies it to the
 kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
-coupling's per-node functions) and the constants ``SCHEME``, ``N_STATE``,
-``N_COMP``, ``BATCHED``, ``NOISY`` (noise draws, scaled here per member),
+coupling's per-node functions), ``fill_normals`` (the noise's draws,
+sim/normals.py) and the constants ``SCHEME``, ``N_STATE``,
+``N_COMP``, ``BATCHED``, ``NOISY`` (noise, drawn and scaled here per step),
 ``DRIVEN`` (per-node stimulus increments), ``STOCHASTIC`` (either),
 ``BOUNDED``, ``RECORD_C`` (keep every step's coupling, for insets) and ``FUSED``
 (a stage's update in the loop of its dfun) bound in its namespace,
@@ -117,7 +118,8 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           self_w, wsum, cvar, p, cp, lo, hi, incr, z, zrow, zamp, trace, every, S, acc,
+           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zrow, zamp, trace, every, S,
+           acc,
            c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
@@ -127,9 +129,10 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     functions across nodes (regions x batch members).
 
     The step's increment, formed per step in a small scratch, is the noise
-    ``z[zrow[b], step, v, i] * zamp[v, i, b]`` (standard normal draws per seed,
-    member b's seed row and amplitude; ``zamp``'s last axis may be 1 for every
-    member alike) plus the stimulus ``incr[step]`` (n_state, n_nodes).
+    ``z[zrow[b], v, i] * zamp[v, i, b]`` (z: the standard normal draws of absolute
+    step ``step0 + step`` for each seed's key in ``keys``, made here; member b's
+    seed row and amplitude; ``zamp``'s last axis may be 1 for every member alike)
+    plus the stimulus ``incr[step]`` (n_state, n_nodes).
     """
     # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C, FUSED are compile-time constants:
     # loops over them unroll and dead branches vanish
@@ -150,6 +153,7 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     for b in range(zrow.shape[0]):
         common &= zrow[b] == zrow[0]
     first_row = zrow[0] if zrow.shape[0] else 0
+    zs = np.empty((keys.shape[0], N_STATE * n_regions))
     n = 0
     while n < n_steps:
         kb = min(block, n_steps - n)
@@ -206,20 +210,24 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                 for q in range(len(cvar)):
                     for k in range(n_nodes):
                         c_trace[step, q, k] = c[q, k]
-            if NOISY:
-                for v in range(N_STATE):
-                    if common:  # one seed, one amplitude: a broadcast
-                        # the seed's row as a local: read inside the loop, it could alias e
-                        # for all LLVM knows, and the loop would stay scalar
-                        zv = z[first_row, step, v]
+            if NOISY:  # this step's draws (sim/normals.py), scaled per node
+                t = np.uint64(step0 + step)
+                if common:  # one seed, one amplitude: a broadcast
+                    zr = zs[first_row]
+                    fill_normals(keys[first_row], t, zr)
+                    for v in range(N_STATE):
+                        zv = zr[v * n_regions:(v + 1) * n_regions]
                         for i in range(n_regions):
                             value = zv[i] * zamp[v, i, 0]
                             for b in range(nb):
                                 e[v, i * nb + b] = value
-                    else:
+                else:
+                    for r in range(keys.shape[0]):
+                        fill_normals(keys[r], t, zs[r])
+                    for v in range(N_STATE):
                         for i in range(n_regions):
                             for b in range(nb):
-                                e[v, i * nb + b] = (z[zrow[b], step, v, i]
+                                e[v, i * nb + b] = (zs[zrow[b], v * n_regions + i]
                                                     * zamp[v, i, b if per_member else 0])
             if DRIVEN:
                 for v in range(N_STATE):

@@ -106,6 +106,27 @@ def test_chunk_invariance_bit_identical(conn, lf):
         assert np.array_equal(out, ref), chunk
 
 
+def test_windows_summed_by_the_loop_equal_every_state(conn, lf, monkeypatch):
+    """EEG + a 1 ms average share the window: the loop sums it (consume_sums); with a
+    Raw monitor beside them the EEG sums every state itself (consume). Same bits
+    (JansenRit's two-variable signal y1 - y2, noise on)."""
+    calls = []
+    for name in ("consume", "consume_sums"):
+        original = getattr(EEG, name)
+        monkeypatch.setattr(EEG, name, lambda self, *a, _f=original, _n=name:
+                            calls.append(_n) or _f(self, *a))
+    noise = vb.noise.Additive(np.array([0, 0, 0, 0, 1e-3, 0]))
+    summed = _sim(conn, [EEG(lf, period=1.0), TemporalAverage(1.0)], noise=noise)
+    a = summed.run(120, progress=False)["eeg"].values
+    assert set(calls) == {"consume_sums"}
+    calls.clear()
+    every = _sim(conn, [EEG(lf, period=1.0), vb.monitors.Raw()], noise=noise)
+    b = every.run(120, progress=False)["eeg"].values
+    assert set(calls) == {"consume"}
+    assert a.shape == (120, 32)
+    assert np.array_equal(a, b)
+
+
 def test_batch_members_equal_their_single_runs(conn, lf):
     values = [0.0, 0.05, 0.2]
     sim = _sim(conn, [EEG(lf, period=1.0)])

@@ -10,11 +10,13 @@ with ``G`` the lead field's gain (V or T per A·m) and ``scale`` its A·m per
 model unit, so samples are in SI units (V, T, T/m) — the one place vbrain
 leaves its model units, so that :func:`vbrain.forward.sensors.to_raw` hands
 MNE what it expects. Like :class:`~vbrain.monitors.TemporalAverage` (and TVB's
-projection monitors) a sample is stamped at its window's centre. The
-accumulation and projection run in one compiled kernel whose summation order
-does not depend on the chunk size or the batch size, so output is
-bit-identical whatever the chunking and each batch member equals its single
-run.
+projection monitors) a sample is stamped at its window's centre. Each signal
+variable is summed over the window in step order (as the compiled loop sums a
+window itself when every monitor of a run shares the window, ``window()``),
+then the signal's mean is projected with sums over regions in a fixed order,
+vectorised over sensors: output does not depend on the chunk size, the batch
+size or which path summed the window, and each batch member equals its single
+run, bit for bit.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class EEG(Monitor):
         self.units_ = tuple(lf.units)
         self.istep_ = period_steps(type(self).__name__, self.period, info.dt)
         self.gain_ = np.ascontiguousarray(lf.effective_gain())
+        self.gain_t_ = np.ascontiguousarray(self.gain_.T)  # (regions, sensors): SIMD over sensors
         self._acc = None
         self._count = 0
 
@@ -122,19 +125,29 @@ class EEG(Monitor):
                 raise ValueError(f"signal coefficient of {k!r} must be finite, got {v!r}.")
         return out
 
+    def window(self) -> int:  # noqa: D102
+        return self.istep_
+
     def consume(self, trace: np.ndarray, first_step: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: D102
-        n_steps, _, n_reg, nb = trace.shape
+        n_steps, n_state, n_reg, nb = trace.shape
         if self._acc is None:
-            self._acc = np.zeros((n_reg, nb))
+            self._acc = np.zeros((len(self.var_index_), n_reg * nb))
         n_out = (self._count + n_steps) // self.istep_
-        out = np.empty((n_out, self.gain_.shape[0], nb))
-        ends = np.empty(n_out, dtype=np.int64)
-        mean = np.empty((nb, n_reg))
-        self._count = _project_windows(np.ascontiguousarray(trace), self.var_index_, self.coef_,
-                                       self._acc, self._count, self.istep_, first_step,
-                                       self.gain_, mean, out, ends)
-        times = (ends - self.istep_ / 2.0) * self.info.dt
-        return times, out
+        out, ends = np.empty((n_out, self.gain_.shape[0], nb)), np.empty(n_out, dtype=np.int64)
+        self._count = _project_steps(
+            np.ascontiguousarray(trace).reshape(n_steps, n_state, n_reg * nb), self.var_index_,
+            self.coef_, self._acc, self._count, self.istep_, first_step, self.gain_t_, out, ends)
+        return (ends - self.istep_ / 2.0) * self.info.dt, out
+
+    def consume_sums(self, sums, first_step):  # noqa: D102
+        # the loop's sums start from 0.0 and add in step order, as _project_steps does:
+        # the same samples, bit for bit
+        n_win, n_state, n_reg, nb = sums.shape
+        out = np.empty((n_win, self.gain_.shape[0], nb))
+        _project_sums(np.ascontiguousarray(sums).reshape(n_win, n_state, n_reg * nb),
+                      self.var_index_, self.coef_, self.istep_, self.gain_t_, out)
+        ends = first_step + self.istep_ * (1 + np.arange(n_win))
+        return (ends - self.istep_ / 2.0) * self.info.dt, out
 
     def space(self) -> list[tuple[str, list, dict[str, list]]]:  # noqa: D102
         lf = self.leadfield
@@ -195,52 +208,74 @@ def _signal_text(coefs: dict[str, float]) -> str:
     return "".join(parts)
 
 
-@njit(cache=True, nogil=True)
-def _project_windows(trace, vidx, coef, acc, count, m, first_step, gain, mean, out,
-                     ends):  # pragma: no cover - compiled
-    """Accumulate the region signal per step; every m steps project the mean to sensors.
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _signal(rows, vidx, coef, m, sig):  # pragma: no cover - compiled
+    """sig[k] = (sum over q, in order, of coef[q] * rows[vidx[q], k]) / m: a window's mean signal
+    from its per-variable sums."""
+    for k in range(sig.shape[0]):
+        sig[k] = coef[0] * rows[vidx[0], k]
+    for q in range(1, vidx.shape[0]):
+        row = rows[vidx[q]]
+        for k in range(sig.shape[0]):
+            sig[k] += coef[q] * row[k]
+    for k in range(sig.shape[0]):
+        sig[k] /= m
 
-    trace (n_steps, n_state, n_regions, n_batch); acc (n_regions, n_batch) the
-    open window's sums; mean (n_batch, n_regions) scratch; gain (n_sensors,
-    n_regions); out (n_out, n_sensors, n_batch). Every sum runs in an order
-    fixed by the variable and region indices alone (the projection keeps four
-    partial sums over regions r mod 4, added in a fixed order), so results do
-    not depend on chunk or batch sizes. Returns the open count.
-    """
-    n_steps = trace.shape[0]
-    n_reg = trace.shape[2]
-    nb = trace.shape[3]
-    n_sens = gain.shape[0]
-    n4 = n_reg - n_reg % 4
-    j = 0
-    for t in range(n_steps):
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _project(sig, gain_t, out, j):  # pragma: no cover - compiled
+    """out[j, c, b] = sum over regions r, in order, of gain_t[r, c] * sig[r * nb + b]
+    (vectorised over sensors c; each member's sums alone, so batch == single run)."""
+    n_reg, n_sens = gain_t.shape
+    nb = out.shape[2]
+    acc = np.empty(n_sens)
+    for b in range(nb):
+        for c in range(n_sens):
+            acc[c] = 0.0
         for r in range(n_reg):
-            for b in range(nb):
-                s = 0.0
-                for q in range(vidx.shape[0]):
-                    s += coef[q] * trace[t, vidx[q], r, b]
-                acc[r, b] += s
+            g = sig[r * nb + b]
+            gr = gain_t[r]
+            for c in range(n_sens):
+                acc[c] += gr[c] * g
+        for c in range(n_sens):
+            out[j, c, b] = acc[c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _project_steps(trace, vidx, coef, acc, count, m, first_step, gain_t, out,
+                   ends):  # pragma: no cover - compiled
+    """Sum the signal's variables per step; every m steps project the window's mean.
+
+    trace (n_steps, n_state, n_nodes), node = region * n_batch + member; acc
+    (n_var, n_nodes) the open window's per-variable sums (0.0 plus the states in
+    step order, as the loop's window sums); out (n_out, n_sensors, n_batch).
+    Returns the open count.
+    """
+    n_var, n_nodes = acc.shape
+    own = np.arange(n_var)
+    sig = np.empty(n_nodes)
+    j = 0
+    for t in range(trace.shape[0]):
+        for q in range(n_var):
+            row = trace[t, vidx[q]]
+            a = acc[q]
+            for k in range(n_nodes):
+                a[k] += row[k]
         count += 1
         if count == m:
-            for r in range(n_reg):
-                for b in range(nb):
-                    mean[b, r] = acc[r, b] / m
-                    acc[r, b] = 0.0
-            for b in range(nb):
-                for c in range(n_sens):
-                    s0 = 0.0
-                    s1 = 0.0
-                    s2 = 0.0
-                    s3 = 0.0
-                    for r in range(0, n4, 4):
-                        s0 += gain[c, r] * mean[b, r]
-                        s1 += gain[c, r + 1] * mean[b, r + 1]
-                        s2 += gain[c, r + 2] * mean[b, r + 2]
-                        s3 += gain[c, r + 3] * mean[b, r + 3]
-                    for r in range(n4, n_reg):
-                        s0 += gain[c, r] * mean[b, r]
-                    out[j, c, b] = (s0 + s1) + (s2 + s3)
+            _signal(acc, own, coef, m, sig)
+            acc[:] = 0.0
+            _project(sig, gain_t, out, j)
             ends[j] = first_step + t + 1
             j += 1
             count = 0
     return count
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _project_sums(sums, vidx, coef, m, gain_t, out):  # pragma: no cover - compiled
+    """Project each window of sums (n_windows, n_state, n_nodes) over m steps."""
+    sig = np.empty(sums.shape[2])
+    for j in range(sums.shape[0]):
+        _signal(sums[j], vidx, coef, m, sig)
+        _project(sig, gain_t, out, j)

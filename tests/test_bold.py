@@ -233,6 +233,19 @@ def test_batch_members_equal_single_runs(make):
         np.testing.assert_array_equal(batch[..., b], single[..., 0])
 
 
+def test_balloon_node_does_not_depend_on_how_many_nodes_share_the_call(caplog):
+    """37 nodes (SIMD body and padding), some driven below the floors of f and v: each equals
+    its run alone, bit for bit."""
+    x = _noisy_drive(20_000, 37, seed=2)[..., 0] * np.linspace(-6.0, 3.0, 37)
+    with caplog.at_level(logging.WARNING, logger="vbrain.monitors.bold"):
+        _, together = drive(Bold(tr=100.0), x, 0.1, chunk=7000)
+    assert any("too negative" in r.getMessage() for r in caplog.records)  # f fell below 0
+    assert np.isfinite(together).all()
+    for k in range(37):
+        _, alone = drive(Bold(tr=100.0), x[:, k:k + 1], 0.1)
+        np.testing.assert_array_equal(together[:, k], alone[:, 0])
+
+
 @pytest.mark.parametrize("make", [lambda: Bold(tr=200.0), lambda: BoldHRF(tr=200.0, length=2000.0)])
 def test_checkpointed_state_resumes_exactly(make):
     x = _noisy_drive(20_000, 2)

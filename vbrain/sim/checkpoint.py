@@ -2,8 +2,9 @@
 
 A checkpoint holds everything the loop carries from one chunk to the next:
 the step count, the current state, the delay history buffer and its cursor,
-the noise's keys (drawn at random for a seed of None), every monitor's running state and how many
-samples each monitor had written to the output file. It is one ``.npz``
+the noise's keys (drawn at random for a seed of None), every monitor's
+running state and how many samples each monitor had written to the output
+file. It is one ``.npz``
 file written atomically (temporary file + rename), tagged with a hash of the
 simulation's configuration so that a resume with other settings is refused.
 """

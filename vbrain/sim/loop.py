@@ -118,9 +118,8 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zrow, zamp, trace, every, S,
-           acc,
-           c_trace):  # pragma: no cover
+           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zrow, zamp, trace, every,
+           S, acc, c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
     Compiled with ``error_model="numpy"`` (no division-by-zero checks) and with

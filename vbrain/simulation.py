@@ -466,7 +466,7 @@ class Simulation:
             draws = {}
             for s in seeds:
                 if s not in draws:
-                    u = _generator(s, stream=0).uniform(size=(horizon, n_state, n))
+                    u = _history_generator(s).uniform(size=(horizon, n_state, n))
                     draws[s] = lo + (hi - lo) * u
             h = np.stack([draws[s] for s in seeds], axis=-1)
         h = np.asarray(h, dtype=np.float64)
@@ -879,9 +879,10 @@ def _tiers(weights: np.ndarray, delays: np.ndarray) -> tuple[np.ndarray, ...]:
     return (ptr,) + tuple(np.concatenate([part[f] for part in parts]) for f in (1, 2, 3))
 
 
-def _generator(seed: Any, stream: int) -> np.random.Generator:
-    """Stream 0 of a seed, for the initial history (stream 1 keys the noise: noise_key)."""
+def _history_generator(seed: Any) -> np.random.Generator:
+    """The initial history's generator: stream 0 of the seed (stream 1 keys the noise,
+    sim/normals.py's noise_key)."""
     if seed is None:
         return np.random.default_rng()
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[stream])
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
 

@@ -572,11 +572,13 @@ class Simulation:
         no_incr = np.empty((0, n_state, m))
         keys = np.zeros(0, dtype=np.uint64)
         zrow, zamp = np.zeros(nb, dtype=np.int64), np.ones((n_state, n, 1))
+        zactive = np.zeros(n_state, dtype=np.bool_)
         if prep.amp is not None:  # member b draws with key keys[zrow[b]] (one per distinct seed)
             distinct = list(dict.fromkeys(prep.seeds))
             keys = np.array([noise_key(s) for s in distinct], dtype=np.uint64)
             zrow = np.array([distinct.index(s) for s in prep.seeds], dtype=np.int64)
             zamp = prep.amp if prep.amp.ndim == 3 else prep.amp[:, :, None]
+            zactive = np.any(zamp != 0.0, axis=(1, 2))  # variables with noise: drawn
         step = 0
         ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
         config = self._config_hash(attrs, params, seeds, templates)
@@ -628,7 +630,7 @@ class Simulation:
                                           _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w,
                                           prep.wsum, cvar, p_pair,
                                           cp_pair, lo, hi, incr[off:off + count],
-                                          keys, step + off, zrow, zamp,
+                                          keys, step + off, zactive, zrow, zamp,
                                           trace[off:off + count], window, S, acc,
                                           c_trace[off:off + count] if cosim else c_trace)
 

@@ -118,8 +118,8 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zrow, zamp, trace, every,
-           S, acc, c_trace):  # pragma: no cover
+           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zactive, zrow, zamp,
+           trace, every, S, acc, c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
     Compiled with ``error_model="numpy"`` (no division-by-zero checks) and with
@@ -129,8 +129,9 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
 
     The step's increment, formed per step in a small scratch, is the noise
     ``z[zrow[b], v, i] * zamp[v, i, b]`` (z: the standard normal draws of absolute
-    step ``step0 + step`` for each seed's key in ``keys``, made here; member b's
-    seed row and amplitude; ``zamp``'s last axis may be 1 for every member alike)
+    step ``step0 + step`` for each seed's key in ``keys``, made here for the
+    variables with ``zactive[v]``; member b's seed row and amplitude; ``zamp``'s
+    last axis may be 1 for every member alike)
     plus the stimulus ``incr[step]`` (n_state, n_nodes).
     """
     # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C, FUSED are compile-time constants:
@@ -152,7 +153,8 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     for b in range(zrow.shape[0]):
         common &= zrow[b] == zrow[0]
     first_row = zrow[0] if zrow.shape[0] else 0
-    zs = np.empty((keys.shape[0], N_STATE * n_regions))
+    # draws per seed; variables without noise (zactive false) keep their zeros
+    zs = np.zeros((keys.shape[0], N_STATE, n_regions + n_regions % 2))
     n = 0
     while n < n_steps:
         kb = min(block, n_steps - n)
@@ -213,20 +215,20 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                 t = np.uint64(step0 + step)
                 if common:  # one seed, one amplitude: a broadcast
                     zr = zs[first_row]
-                    fill_normals(keys[first_row], t, zr)
+                    fill_normals(keys[first_row], t, zactive, zr)
                     for v in range(N_STATE):
-                        zv = zr[v * n_regions:(v + 1) * n_regions]
+                        zv = zr[v]
                         for i in range(n_regions):
                             value = zv[i] * zamp[v, i, 0]
                             for b in range(nb):
                                 e[v, i * nb + b] = value
                 else:
                     for r in range(keys.shape[0]):
-                        fill_normals(keys[r], t, zs[r])
+                        fill_normals(keys[r], t, zactive, zs[r])
                     for v in range(N_STATE):
                         for i in range(n_regions):
                             for b in range(nb):
-                                e[v, i * nb + b] = (zs[zrow[b], v * n_regions + i]
+                                e[v, i * nb + b] = (zs[zrow[b], v, i]
                                                     * zamp[v, i, b if per_member else 0])
             if DRIVEN:
                 for v in range(N_STATE):

@@ -134,3 +134,24 @@ def test_variables_without_noise_are_skipped():
     assert np.all(np.isnan(z[:, 0]))  # 0 / 0: x never moved
     expected = standard_normals(noise_key(11), 0, 50, 2, 3)[:, 1]
     np.testing.assert_allclose(z[:, 1, :, 0], expected, rtol=0, atol=1e-9)
+
+
+def test_member_without_noise_on_a_variable_equals_its_single_run():
+    """A sweep where one member has no noise on x and another has: the first member still
+    equals its single run (x drawn for the batch, scaled by 0 for it; y's draws alike)."""
+    n = 3
+    conn = vb.Connectome(weights=np.zeros((n, n)), lengths=np.zeros((n, n)),
+                         labels=[f"r{i}" for i in range(n)])
+
+    def sim(nsig):
+        return vb.Simulation(conn, _TwoLinear(), vb.coupling.Linear(a=0.0), dt=0.1,
+                             integrator="heun", noise=vb.noise.Additive(np.array(nsig)), seed=4,
+                             monitors=[vb.monitors.Raw()],
+                             initial_history=np.zeros((1, 2, n)))
+
+    swept = sim([0.0, 0.03]).sweep(3.0, noise__nsig=[[0.0, 0.03], [0.02, 0.03]],
+                                   progress=False)["raw"].values
+    single = sim([0.0, 0.03]).run(3.0, progress=False)["raw"].values
+    assert np.all(single[:, 0] == 0.0) and np.any(single[:, 1] != 0.0)
+    assert np.array_equal(swept[..., 0], single)
+    assert np.any(swept[:, 0, :, 1] != 0.0)

@@ -66,9 +66,10 @@ closed fields) are silent (lead-field scale 0). The EEG signal is ``V``, at
 here, its change with DBS is the point.
 
 Results (full run, 16 s, DBS from 8 s; beta = mean PSD over 13-30 Hz): STN
-rate -30 dB, GPe -27 dB, thalamus -31 dB, right M1 -14 dB, left M1 -0.2 dB
-(outside the loop), EEG C4 -5.4 dB and C3 -4.2 dB (volume conduction from
-the right hemisphere). The short run gives the same picture, less precisely.
+rate -30 dB, GPe -27 dB, thalamus -31 dB, right M1 -13 dB, left M1 +2.0 dB
+(outside the loop: estimation noise, -0.9 to +2.0 dB over seeds 1-6), EEG C4
+-5.5 dB and C3 -3.4 dB (volume conduction from the right hemisphere). The
+short run gives the same picture, less precisely.
 
 Run ``python plot_virtual_dbs.py [--short] [--out FOLDER]``; the figures go
 to the current folder (or ``--out``). The full run simulates 16 s (about a

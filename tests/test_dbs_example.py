@@ -47,7 +47,10 @@ def test_full_mode_dbs_lowers_beta_in_the_loop_and_the_eeg_over_it(tmp_path, mon
     for key in ("STN rate (Hz)", "GPe rate (Hz)", "TM-F_R r (kHz)"):
         assert change_db(beta, key) < -15.0, key
     assert change_db(beta, "RM-M1_R r (kHz)") < -6.0
-    # the other hemisphere's motor cortex, outside the loop, keeps its beta power
-    assert abs(change_db(beta, "RM-M1_L r (kHz)")) < 2.0
+    # the other hemisphere's motor cortex, outside the loop, keeps its beta power: its
+    # change is estimation noise (seeds 1-6: +2.0, -0.1, -0.8, -0.9, +1.0, -0.1 dB, sd
+    # ~1 dB, while the stimulated side's fell by 12.7-13.9 dB), so 3 sd
+    assert abs(change_db(beta, "RM-M1_L r (kHz)")) < 3.0
+    assert abs(change_db(beta, "RM-M1_L r (kHz)")) < abs(change_db(beta, "RM-M1_R r (kHz)")) / 4
     # so does the EEG over the motor cortex of the stimulated side
     assert change_db(beta, "EEG C4 (V)") < -3.0

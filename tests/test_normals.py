@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-
 from numba import njit
+from scipy import stats
 
 import vbrain as vb
 from vbrain.models.base import Model, Parameter, StateVariable

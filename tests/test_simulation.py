@@ -492,6 +492,34 @@ def test_interrupted_run_resumes_bit_identically(conn76, tmp_path, signum):
         np.testing.assert_array_equal(resumed[name].time.values, reference[name].time.values)
 
 
+def test_resume_keeps_a_random_seeds_noise(tmp_path):
+    """seed=None draws its noise key at random: the checkpoint keeps it, so the resumed
+    steps add exactly that key's draws (recovered from an Euler-Maruyama linear run)."""
+    import signal
+
+    from vbrain.sim.normals import standard_normals
+
+    n, dt, nsig, gamma = 4, 0.1, 0.02, -0.5
+    conn = vb.Connectome(weights=np.zeros((n, n)), lengths=np.zeros((n, n)),
+                         labels=[f"r{i}" for i in range(n)])
+
+    def sim(at_step):
+        return vb.Simulation(conn, vb.models.Linear(gamma=gamma), vb.coupling.Linear(a=0.0),
+                             dt=dt, integrator="euler", noise=vb.noise.Additive(nsig),
+                             seed=None, initial_history=np.zeros((1, n)),
+                             monitors=[vb.monitors.Raw(), _SignalAt(at_step, signal.SIGINT)])
+
+    out = tmp_path / "run.nc"
+    with pytest.raises(vb.SimulationInterrupted):
+        sim(40).run(10.0, chunk_steps=20, out=out)
+    with np.load(str(out) + ".ckpt.npz") as saved:
+        key, step = saved["noise_keys"][0], int(saved["step"])
+    assert 0 < step < 100
+    res = sim(10**9).run(10.0, chunk_steps=20, out=out, resume=True)
+    x = np.concatenate([np.zeros((1, n)), res["raw"].values[:, 0]])
+    z = (x[1:] - (1.0 + dt * gamma) * x[:-1]) / np.sqrt(2.0 * nsig * dt)
+    np.testing.assert_allclose(z, standard_normals(key, 0, 100, 1, n)[:, 0], rtol=0, atol=1e-9)
+
 
 class _AverageSignalAt(vb.monitors.TemporalAverage):
     """A temporal average that sends a signal once the run passes ``at_step``: a run whose

@@ -10,20 +10,38 @@ from vbrain.models.vmath import cos, exp, log, sin, tanh
 
 
 @njit
-def _exp_loop(x, out):  # pragma: no cover - compiled (a loop LLVM vectorises)
+def _exp_log_loop(x, out):  # pragma: no cover - compiled (loops LLVM vectorises)
     for i in range(x.shape[0]):
-        out[i] = exp(x[i])
+        out[0, i] = exp(x[i])
+    for i in range(x.shape[0]):
+        out[1, i] = log(x[i])
 
 
 @njit
-def _exp_one(x):  # pragma: no cover - compiled (one value: scalar code)
-    return exp(x)
+def _exp_log_one(x):  # pragma: no cover - compiled (one value: scalar code)
+    return exp(x), log(x)
+
+
+def _exp_log(x: np.ndarray) -> np.ndarray:
+    out = np.empty((2, x.shape[0]))
+    _exp_log_loop(x, out)
+    return out
 
 
 def _exp(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
-    _exp_loop(x, out)
-    return out
+    return _exp_log(x)[0]
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return _exp_log(x)[1]
+
+
+def _exp_one(x: float) -> float:
+    return _exp_log_one(x)[0]
+
+
+def _log_one(x: float) -> float:
+    return _exp_log_one(x)[1]
 
 
 def test_exp_within_one_ulp_of_numpy_over_the_whole_range():
@@ -70,23 +88,6 @@ def test_exp_takes_float32_and_integers_computing_in_float64():
     assert _exp_of(np.float32(0.5)) == _exp_one(0.5)
     assert _exp_of(2) == _exp_one(2.0)
     assert abs(_exp_of(-3) - np.exp(-3.0)) <= np.spacing(np.exp(-3.0))
-
-
-@njit
-def _log_loop(x, out):  # pragma: no cover - compiled (a loop LLVM vectorises)
-    for i in range(x.shape[0]):
-        out[i] = log(x[i])
-
-
-@njit
-def _log_one(x):  # pragma: no cover - compiled (one value: scalar code)
-    return log(x)
-
-
-def _log(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
-    _log_loop(x, out)
-    return out
 
 
 def test_log_within_one_ulp_of_numpy_from_subnormals_to_the_largest_double():

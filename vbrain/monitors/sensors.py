@@ -223,12 +223,12 @@ def _signal(rows, vidx, coef, m, sig):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _project(sig, gain_t, out, j):  # pragma: no cover - compiled
+def _project(sig, gain_t, acc, out, j):  # pragma: no cover - compiled
     """out[j, c, b] = sum over regions r, in order, of gain_t[r, c] * sig[r * nb + b]
-    (vectorised over sensors c; each member's sums alone, so batch == single run)."""
+    (vectorised over sensors c; each member's sums alone, so batch == single run);
+    acc (n_sensors,) scratch."""
     n_reg, n_sens = gain_t.shape
     nb = out.shape[2]
-    acc = np.empty(n_sens)
     for b in range(nb):
         for c in range(n_sens):
             acc[c] = 0.0
@@ -253,7 +253,7 @@ def _project_steps(trace, vidx, coef, acc, count, m, first_step, gain_t, out,
     """
     n_var, n_nodes = acc.shape
     own = np.arange(n_var)
-    sig = np.empty(n_nodes)
+    sig, proj = np.empty(n_nodes), np.empty(gain_t.shape[1])
     j = 0
     for t in range(trace.shape[0]):
         for q in range(n_var):
@@ -265,7 +265,7 @@ def _project_steps(trace, vidx, coef, acc, count, m, first_step, gain_t, out,
         if count == m:
             _signal(acc, own, coef, m, sig)
             acc[:] = 0.0
-            _project(sig, gain_t, out, j)
+            _project(sig, gain_t, proj, out, j)
             ends[j] = first_step + t + 1
             j += 1
             count = 0
@@ -275,7 +275,7 @@ def _project_steps(trace, vidx, coef, acc, count, m, first_step, gain_t, out,
 @njit(cache=True, nogil=True, error_model="numpy")
 def _project_sums(sums, vidx, coef, m, gain_t, out):  # pragma: no cover - compiled
     """Project each window of sums (n_windows, n_state, n_nodes) over m steps."""
-    sig = np.empty(sums.shape[2])
+    sig, proj = np.empty(sums.shape[2]), np.empty(gain_t.shape[1])
     for j in range(sums.shape[0]):
         _signal(sums[j], vidx, coef, m, sig)
-        _project(sig, gain_t, out, j)
+        _project(sig, gain_t, proj, out, j)

@@ -1,7 +1,8 @@
 """Whole trajectories against The Virtual Brain, one fixture per model / coupling / scheme.
 
 Each ``data/tvbtraj_<case>.npz`` is a deterministic tvb-library 2.10 run on
-tvb-data's ``connectivity_76.zip`` (76 regions, delays at 4 mm/ms), made by
+one of tvb-data's connectomes (``connectivity_76.zip``, delays at 4 mm/ms, unless
+the case names another set, speed or time step), made by
 ``data/make_tvb_trajectories.py`` (see its docstring for the cases, the
 history formula and TVB's conventions). Here vbrain runs the same case from
 the same explicit, time-varying initial history and every stored sample
@@ -39,6 +40,15 @@ KNOWN_MISMATCHES: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def conn76():
     return vb.Connectome.load("atlases:default")
+
+
+def connectome(ref: dict, conn76) -> vb.Connectome:
+    """The fixture's tvb-data connectome (zero-length edges kept: TVB gives them zero delay)."""
+    name = ref["meta"].get("connectivity_file", "connectivity_76.zip")
+    if name == "connectivity_76.zip":
+        return conn76
+    n = name.removeprefix("connectivity_").removesuffix(".zip")
+    return vb.Connectome.load(f"atlases:tvb{n}", allow_zero_lengths=True)
 
 
 def load(case: str) -> dict:
@@ -89,8 +99,9 @@ def test_matches_tvb_trajectory(case, conn76):
     hist = history(ref)
     np.testing.assert_array_equal(hist[0], ref["hist_first"])
     np.testing.assert_array_equal(hist[-1], ref["hist_last"])
-    sim = build(ref, conn76)
-    assert int(conn76.delay_steps(sim.speed, sim.dt).max()) + 1 == int(ref["horizon"])
+    conn = connectome(ref, conn76)
+    sim = build(ref, conn)
+    assert int(conn.delay_steps(sim.speed, sim.dt).max()) + 1 == int(ref["horizon"])
 
     until = float(ref["compare_until"])
     keep = ref["t"] <= until + 1e-9
@@ -111,8 +122,10 @@ def test_fixtures_cover_every_model_and_scheme():
                       "WilsonCowan", "Kuramoto", "SupHopf", "MontbrioPazoRoxin", "Epileptor",
                       "LarterBreakspear"}
     assert {s for _, s in seen} == {"heun", "euler", "rk4"}
+    assert {m.get("connectivity_file", "connectivity_76.zip") for m in metas} >= {
+        f"connectivity_{n}.zip" for n in (66, 68, 76, 96, 192)}
     total = sum(p.stat().st_size for p in FIXTURES)
-    assert total < 1.5 * 2**20, total
+    assert total < 2.5 * 2**20, total
 
 
 # --- live TVB, when it is importable in this process (usually not) ----------

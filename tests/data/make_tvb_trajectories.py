@@ -4,8 +4,9 @@ Run with the TVB reference environment (tvb-library 2.10.0, tvb-data 3.0.0), not
 
     /tmp/peers/tvb/bin/python tests/data/make_tvb_trajectories.py [case ...] [--dump DIR]
 
-Each case is one deterministic TVB region simulation on tvb-data's
-``connectivity_76.zip`` (weights not normalised, delays at 4 mm/ms), a model,
+Each case is one deterministic TVB region simulation on one of tvb-data's
+connectomes (``connectivity_76.zip`` unless the case names another; weights not
+normalised, delays at 4 mm/ms unless the case sets ``speed``), a model,
 a long-range coupling, a deterministic integrator, an explicit initial
 history and the Raw monitor with ``variables_of_interest`` = every state
 variable.
@@ -158,6 +159,27 @@ CASES["jansen_rit_stimulus"] = dict(CASES["jansen_rit"], duration=100.0, every=1
 CASES["montbrio_stimulus"] = dict(CASES["montbrio"], duration=60.0, every=2.0,
                                   stimulus=dict(_STIM, amp=0.2))
 
+# other tvb-data connectomes, conduction speeds and time steps: delays rounded from other
+# lengths / (speed dt), other horizons; the 192-region set has 22 zero-length edges with
+# weight (zero delay: the coupling reads the current state, as TVB does)
+CASES["jansen_rit_tvb192"] = dict(
+    CASES["jansen_rit"], connectivity="connectivity_192.zip", speed=2.5, dt=0.05,
+    coupling_params=dict(a=10.0), duration=100.0, every=10.0, n_full=4)
+CASES["wilson_cowan_tvb66_euler"] = dict(
+    model="WilsonCowan", model_params={}, coupling="Linear", coupling_params=dict(a=0.05, b=0.0),
+    integrator="euler", dt=0.1, duration=200.0, connectivity="connectivity_66.zip", speed=3.0)
+CASES["wong_wang_exc_inh_tvb96_rk4"] = dict(
+    model="ReducedWongWangExcInh", model_params={},
+    coupling="Linear", coupling_params=dict(a=0.5, b=0.0),
+    integrator="rk4", dt=0.1, duration=200.0, connectivity="connectivity_96.zip", speed=6.0)
+CASES["kuramoto_tvb68_dt02"] = dict(
+    CASES["kuramoto"], coupling_params=dict(a=0.01), dt=0.2, duration=300.0,
+    connectivity="connectivity_68.zip")
+CASES["g2d_sigmoidal_tvb68_euler"] = dict(
+    model="Generic2dOscillator", model_params=dict(a=-0.5, tau=2.0, I=0.5),
+    coupling="Sigmoidal", coupling_params=dict(a=2.0, sigma=2.0, midpoint=0.5, cmin=-1.0, cmax=1.0),
+    integrator="euler", dt=0.1, duration=300.0, connectivity="connectivity_68.zip", speed=5.0)
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 
@@ -218,8 +240,9 @@ def run_tvb(case, spec, duration=None, seed=None):
     duration = spec["duration"] if duration is None else duration
     seed = zlib.crc32(case.encode()) if seed is None else seed
     dt = spec["dt"]
-    conn = Connectivity.from_file("connectivity_76.zip")
-    conn.speed = np.array([SPEED])
+    speed = spec.get("speed", SPEED)
+    conn = Connectivity.from_file(spec.get("connectivity", "connectivity_76.zip"))
+    conn.speed = np.array([speed])
     conn.configure()
     n = conn.number_of_regions
     conn.set_idelays(dt)
@@ -249,7 +272,7 @@ def run_tvb(case, spec, duration=None, seed=None):
         for i, w in st["regions"].items():
             weight[i] = w
         stim = patterns.StimuliRegion(temporal=temporal, connectivity=conn, weight=weight)
-    sim = simulator.Simulator(connectivity=conn, conduction_speed=SPEED, model=model, coupling=cpl,
+    sim = simulator.Simulator(connectivity=conn, conduction_speed=speed, model=model, coupling=cpl,
                               integrator=integ, monitors=[monitors.Raw()], stimulus=stim,
                               initial_conditions=hist[..., None], simulation_length=duration)
     sim.configure()
@@ -278,8 +301,10 @@ def fixture(case, spec, out):
     meta = dict(
         case=case, tvb_library=_version("tvb-library"), tvb_data=_version("tvb-data"),
         numpy=np.__version__, python=platform.python_version(),
-        connectivity="tvb-data connectivity_76.zip (Connectivity.from_file), weights not normalised",
-        speed_mm_per_ms=SPEED, dt_ms=dt, duration_ms=out["duration"], horizon=out["horizon"],
+        connectivity=f"tvb-data {spec.get('connectivity', 'connectivity_76.zip')} "
+                     "(Connectivity.from_file), weights not normalised",
+        connectivity_file=spec.get("connectivity", "connectivity_76.zip"),
+        speed_mm_per_ms=spec.get("speed", SPEED), dt_ms=dt, duration_ms=out["duration"], horizon=out["horizon"],
         model_class=spec["model"], coupling_class=spec["coupling"],
         integrator=spec["integrator"], integrator_class=type(out["integrator"]).__name__,
         model_params_overrides={k: (v.tolist() if np.ndim(v) else v) for k, v in out["mparams"].items()},
@@ -293,7 +318,7 @@ def fixture(case, spec, out):
     )
     arrays = dict(
         meta=np.array(json.dumps(meta)), state_names=np.array(out["names"]),
-        dt=np.float64(dt), speed=np.float64(SPEED), duration=np.float64(out["duration"]),
+        dt=np.float64(dt), speed=np.float64(spec.get("speed", SPEED)), duration=np.float64(out["duration"]),
         horizon=np.int64(out["horizon"]), compare_until=np.float64(compare_until),
         hist_center=out["center"], hist_amp=out["amp"], hist_period=out["period"],
         hist_phase=out["phase"], hist_first=out["hist"][0], hist_last=out["hist"][-1],

@@ -178,6 +178,27 @@ def test_matches_scipy_solve_ivp(coefficients):
         assert err < 1e-6, (r, err)
 
 
+@pytest.mark.parametrize("period", [1.0, 4.0])
+def test_matches_tvb_balloon_model(period):
+    """tvb-library 2.10's Balloon-Windkessel analyser (its own constants, Heun at 1 ms): 1e-5.
+
+    TVB writes the balloon with time constants, kappa = 1 / tau_s and gamma = 1 / tau_f,
+    and its revised coefficients from epsilon, TE, nu_0 and r_0 as "stephan2007" does.
+    """
+    ref = np.load(DATA / "bold_tvb_balloon.npz")
+    dt = float(ref["dt_ms"])
+    mon = Bold(tr=100.0, period=period, kappa=1.0 / float(ref["tau_s"]),
+               gamma=1.0 / float(ref["tau_f"]), tau=1000.0 * float(ref["tau_o"]),
+               alpha=float(ref["alpha"]), rho=float(ref["E0"]), V0=float(ref["V0"]),
+               epsilon=float(ref["epsilon"]), TE=1000.0 * float(ref["TE"]),
+               nu0=float(ref["nu_0"]), r0=float(ref["r_0"]))
+    t, y = drive(mon, drive_tvb(dt), dt)
+    np.testing.assert_allclose(t, ref["t_ms"])
+    expected = ref["bold"]
+    err = np.abs(y[..., 0] - expected).max(axis=0) / np.abs(expected).max(axis=0)
+    assert err.max() < 1e-5, err
+
+
 @pytest.mark.parametrize("hrf", ["volterra", "gamma", "double_exponential", "mixture_of_gammas"])
 def test_bold_hrf_matches_tvb_monitor(hrf):
     """tvb-library 2.10 monitors.Bold, each kernel, step + sinusoid, dt 0.5 ms: 1e-10."""

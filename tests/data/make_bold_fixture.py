@@ -1,9 +1,10 @@
 """Make the BOLD reference fixtures from the peers (run by hand, not by the tests).
 
-Two parts, each run with the peer's own interpreter:
+Three parts, each run with the peer's own interpreter:
 
     /tmp/peers/neurolib/bin/python tests/data/make_bold_fixture.py neurolib
     /tmp/peers/tvb/bin/python      tests/data/make_bold_fixture.py tvb
+    /tmp/peers/tvb/bin/python      tests/data/make_bold_fixture.py balloon
 
 ``neurolib`` -> ``bold_neurolib_step.npz``: neurolib 0.6.2's Balloon-Windkessel
 integrator (``neurolib.models.bold.timeIntegration.simulateBOLD``: Euler,
@@ -16,7 +17,13 @@ called directly), sampled every 100 ms.
 (``sample(step, state)`` called for every step, as the simulator does) with
 each HRF kernel, on a step plus a slow sinusoid at dt = 0.5 ms, TR = 500 ms.
 
-Both inputs are defined by closed formulas (``drive_neurolib``, ``drive_tvb``)
+``balloon`` -> ``bold_tvb_balloon.npz``: tvb-library 2.10's Balloon-Windkessel
+analyser (``tvb.analyzers.fmri_balloon.BalloonModel``, its defaults: the revised
+coefficients of Stephan et al. 2007 with TVB's own constants, tau_s = 1.54 s,
+tau_f = 1.44 s, tau_o = 0.98 s, V0 = 4, E0 = 0.4, epsilon = 0.5; Heun at the
+input's sample period) on ``drive_tvb`` sampled every 1 ms, stored every 100 ms.
+
+The inputs are defined by closed formulas (``drive_neurolib``, ``drive_tvb``)
 that the tests re-create, so only the outputs are stored.
 """
 
@@ -120,8 +127,38 @@ def make_tvb() -> None:
     )
 
 
+BALLOON_DT = 1.0  # ms, the input's sample period = TVB's integration step
+BALLOON_EVERY = 100  # samples between stored ones (100 ms)
+
+
+def make_tvb_balloon() -> None:
+    import tvb
+    from tvb.analyzers.fmri_balloon import BalloonModel
+    from tvb.datatypes import time_series
+
+    x = drive_tvb(BALLOON_DT)  # row i: the drive of step i + 1, ending at (i + 1) dt
+    # TVB's analyser starts at rest at the first sample and drives step k (ending at
+    # sample k) with sample k: sample 0 (t = 0) is never used
+    data = np.concatenate([np.zeros((1, 2)), x])[:, None, :, None]
+    ts = time_series.TimeSeries(data=data, sample_period=BALLOON_DT, sample_period_unit="ms",
+                                      time=np.arange(len(data)) * BALLOON_DT)
+    ts.configure()
+    model = BalloonModel(time_series=ts)
+    bold = np.asarray(model.evaluate().data)[:, 0, :, 0]
+    idx = np.arange(BALLOON_EVERY, len(data), BALLOON_EVERY)
+    np.savez_compressed(
+        HERE / "bold_tvb_balloon.npz", dt_ms=BALLOON_DT, t_ms=idx * BALLOON_DT, bold=bold[idx],
+        tau_s=model.tau_s, tau_f=model.tau_f, tau_o=model.tau_o, alpha=model.alpha, TE=model.TE,
+        V0=model.V0, E0=model.E0, epsilon=float(np.asarray(model.epsilon).ravel()[0]),
+        nu_0=model.nu_0, r_0=model.r_0,
+        source=f"tvb-library {getattr(tvb, '__version__', '2.10')} "
+               "analyzers.fmri_balloon.BalloonModel, defaults (RBM, nonlinear, HeunDeterministic); "
+               "drive: tests/data/make_bold_fixture.py drive_tvb(1.0)",
+    )
+
+
 if __name__ == "__main__":
-    parts = {"neurolib": make_neurolib, "tvb": make_tvb}
+    parts = {"neurolib": make_neurolib, "tvb": make_tvb, "balloon": make_tvb_balloon}
     if len(sys.argv) != 2 or sys.argv[1] not in parts:
         sys.exit(f"usage: python {Path(__file__).name} {{{'|'.join(parts)}}}")
     parts[sys.argv[1]]()

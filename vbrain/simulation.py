@@ -455,6 +455,20 @@ class Simulation:
             raise ValueError("noise__nsig must be finite and non-negative.")
         return v
 
+    def _check_history_fits(self, horizon: int, n_bytes: int) -> None:
+        """A clear error, not a MemoryError, when the delays need more memory than the machine has
+        (usually a speed given in the wrong unit)."""
+        try:
+            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):  # no sysconf (Windows): numpy will say
+            return
+        if n_bytes > total:
+            raise ValueError(
+                f"The longest delay, {(horizon - 1) * self.dt:g} ms ({horizon - 1} steps of "
+                f"dt={self.dt} ms at speed={self.speed} mm/ms), needs {n_bytes / 2**30:.1f} GiB of "
+                f"delay history; this machine has {total / 2**30:.1f} GiB. Check the speed "
+                "(mm/ms, i.e. m/s: 1-10 for axons) and the tract lengths (mm).")
+
     def _history(self, horizon: int, seeds: list[Any]) -> np.ndarray:
         """Initial history (horizon, n_state, n_regions, n_batch); last row is t = 0."""
         model, n = self.model, self.connectome.n_regions
@@ -542,8 +556,10 @@ class Simulation:
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
             noisy=prep.amp is not None, driven=drive is not None, bounded=bounded,
             record_c=bool(self.insets), uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
+        n_cols = 2 * prep.horizon + _BLOCK + _SLACK
+        self._check_history_fits(prep.horizon, 8 * (prep.horizon * n_state * m + n_comp * n_cols * m))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
-        H = np.zeros((n_comp, n, 2 * prep.horizon + _BLOCK + _SLACK, nb))
+        H = np.zeros((n_comp, n, n_cols, nb))
         p_pair, cp_pair = parameter_pair(prep.p), parameter_pair(prep.cp)
         fill(hist_states, cvar, cp_pair, H)
         x = hist_states[-1].copy()

@@ -144,8 +144,25 @@ def test_delays_beyond_memory_name_the_speed():
     a clear error naming the speed and the memory, not numpy's MemoryError."""
     conn = vb.Connectome([[0, 1.0], [1.0, 0]], [[0, 80.0], [80.0, 0]])
     sim = vb.Simulation(conn, vb.models.Generic2dOscillator(), speed=1e-9)
-    with pytest.raises(ValueError, match=r"speed=1e-09 mm/ms.*GiB of delay history"):
+    with pytest.raises(ValueError, match=r"speed=1e-09 mm/ms\), needs .* GiB of delay history"):
         sim.run(1.0, progress=False)
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_output_beyond_memory_says_to_stream_it(monkeypatch, sweep):
+    """An in-memory output larger than the machine's memory: a clear error at the first
+    chunk (machine memory set to 100 kB here), not numpy's MemoryError."""
+    import vbrain.simulation as simulation
+
+    monkeypatch.setattr(simulation, "_physical_memory", lambda: 100_000)
+    conn = vb.Connectome([[0, 1.0], [1.0, 0]], [[0, 10.0], [10.0, 0]])
+    sim = vb.Simulation(conn, vb.models.Generic2dOscillator(), monitors=[vb.monitors.Raw()])
+    with pytest.raises(ValueError, match=r"'raw' output .* in memory needs .*KiB.*\(out=\.\.\.\)"):
+        if sweep:
+            sim.sweep(1000.0, coupling__a=[0.0, 0.1], threads=2, progress=False)
+        else:
+            sim.run(1000.0, progress=False)
+    assert sim.run(10.0, progress=False).raw.shape == (100, 2, 2)  # 3.2 kB: fine
 
 
 # === Result: NetCDF files =====================================================================

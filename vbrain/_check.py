@@ -120,3 +120,14 @@ def check_random_state(seed: int | np.random.Generator | None) -> np.random.Gene
     if seed is None or isinstance(seed, (int, np.integer)):
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be None, an int or a numpy Generator, but got {seed!r}.")
+
+
+def byte_size(n_bytes: float) -> str:
+    """Human-readable byte count, e.g. '512.0 MiB'."""
+    if n_bytes < 1024:
+        return f"{n_bytes:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        n_bytes /= 1024
+        if n_bytes < 1024 or unit == "GiB":
+            break
+    return f"{n_bytes:.1f} {unit}"

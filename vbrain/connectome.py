@@ -32,7 +32,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from vbrain._check import check_array, check_option, check_range, suggest
+from vbrain._check import byte_size, check_array, check_option, check_range, suggest
 
 __all__ = ["Connectome", "ConnectomeFileError"]
 
@@ -1081,8 +1081,8 @@ def _checked_members(
         total += info.file_size
         if total > max_bytes:
             raise ConnectomeFileError(
-                f"{path} declares more than {_size(max_bytes)} of uncompressed data "
-                f"(reached at member {name!r}, {_size(info.file_size)}); refusing "
+                f"{path} declares more than {byte_size(max_bytes)} of uncompressed data "
+                f"(reached at member {name!r}, {byte_size(info.file_size)}); refusing "
                 "to read it."
             )
     return [i for i in infos if not i.is_dir()]
@@ -1140,7 +1140,7 @@ def _read_member(
                 size += len(chunk)
                 if size > limit:
                     raise ConnectomeFileError(
-                        f"{where} expands beyond the {_size(limit)} still allowed; "
+                        f"{where} expands beyond the {byte_size(limit)} still allowed; "
                         "refusing to read it."
                     )
                 chunks.append(chunk)
@@ -1166,23 +1166,12 @@ def _bunzip(data: bytes, limit: int, where: str) -> bytes:
         raise ConnectomeFileError(f"{where} is not valid bzip2 data: {err}") from None
     if len(out) > limit:
         raise ConnectomeFileError(
-            f"{where} decompresses beyond the {_size(limit)} still allowed; "
+            f"{where} decompresses beyond the {byte_size(limit)} still allowed; "
             "refusing to read it."
         )
     if not dec.eof:
         raise ConnectomeFileError(f"{where} is truncated bzip2 data.")
     return out
-
-
-def _size(n_bytes: float) -> str:
-    """Human-readable byte count, e.g. '512.0 MiB'."""
-    if n_bytes < 1024:
-        return f"{n_bytes:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        n_bytes /= 1024
-        if n_bytes < 1024 or unit == "GiB":
-            break
-    return f"{n_bytes:.1f} {unit}"
 
 
 # ------------------------------------------------------------------- parsing

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._check import check_option, check_range, suggest, validate_type
+from ._check import byte_size, check_option, check_range, suggest, validate_type
 from .coupling import Coupling, Linear
 from .models.base import Model
 from .monitors import Monitor, RunInfo, TemporalAverage
@@ -458,15 +458,12 @@ class Simulation:
     def _check_history_fits(self, horizon: int, n_bytes: int) -> None:
         """A clear error, not a MemoryError, when the delays need more memory than the machine has
         (usually a speed given in the wrong unit)."""
-        try:
-            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):  # no sysconf (Windows): numpy will say
-            return
-        if n_bytes > total:
+        total = _physical_memory()
+        if total is not None and n_bytes > total:
             raise ValueError(
                 f"The longest delay, {(horizon - 1) * self.dt:g} ms ({horizon - 1} steps of "
-                f"dt={self.dt} ms at speed={self.speed} mm/ms), needs {n_bytes / 2**30:.1f} GiB of "
-                f"delay history; this machine has {total / 2**30:.1f} GiB. Check the speed "
+                f"dt={self.dt} ms at speed={self.speed} mm/ms), needs {byte_size(n_bytes)} of "
+                f"delay history; this machine has {byte_size(total)}. Check the speed "
                 "(mm/ms, i.e. m/s: 1-10 for axons) and the tract lengths (mm).")
 
     def _history(self, horizon: int, seeds: list[Any]) -> np.ndarray:
@@ -773,6 +770,16 @@ class _MemorySink:
         if entry is None:
             expected = len(times) * self.duration / times[-1] if times[-1] > 0 else len(times)
             rows = max(len(times), int(np.ceil(1.01 * expected)) + 2)
+            n_bytes = rows * samples[0].nbytes * (1 if self.shared is None else
+                                                  self.shared.n_batch / samples.shape[-1])
+            total = _physical_memory()
+            if total is not None and n_bytes > total:
+                raise ValueError(
+                    f"Keeping the {name!r} output of this run in memory needs "
+                    f"{byte_size(n_bytes)} ({rows} samples of {samples[0].nbytes} bytes); this "
+                    f"machine has {byte_size(total)}. Stream it to a file (out=...), "
+                    "or record less: a TemporalAverage instead of Raw, fewer variables, a shorter "
+                    "run.")
             if self.shared is not None:
                 buf = self.shared.buffer(name, rows, samples.shape[1:-1],
                                          samples.dtype)[..., self.members]
@@ -869,6 +876,14 @@ def _flat(weights: np.ndarray, delays: np.ndarray, keep: np.ndarray) -> tuple[np
     rows, cols = np.nonzero((weights != 0) & keep)  # row-major: per target, sources in order
     return (rows.astype(np.int64), cols.astype(np.int64), weights[rows, cols].astype(np.float64),
             delays[rows, cols].astype(np.int64))
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory, or None where the OS does not say (no sysconf: Windows)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _n_steps(duration: float, dt: float) -> int:

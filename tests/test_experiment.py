@@ -228,6 +228,20 @@ def test_connectome_options_and_per_region_parameters(tmp_path):
         run_experiment(load_experiment(bad, base_dir=tmp_path), progress=False)
 
 
+def test_region_average_monitors(tmp_path):
+    cfg = small(tmp_path, monitors=[{"kind": "spatial", "period": 2.0},
+                                    {"kind": "global", "period": 2.0, "variables": ["V"]},
+                                    {"kind": "subsample", "period": 2.0}])
+    res = run_experiment(load_experiment(cfg, base_dir=tmp_path), progress=False).result
+    sub = res.subsample.values
+    assert list(res.spatial.group.values) == ["cortical"]  # every region of tvb76 is cortical
+    np.testing.assert_allclose(res.spatial.values[..., 0], sub.mean(axis=2))
+    np.testing.assert_allclose(res["global"].values[:, 0], sub[:, 0].mean(axis=1))
+    bad = small(tmp_path / "bad", monitors=[{"kind": "spatial", "mask": "lobes"}])
+    with pytest.raises(ExperimentError, match=r"monitors\[0\].mask.*Allowed: \['cortical'"):
+        load_experiment(bad, base_dir=tmp_path)
+
+
 def test_stimulus_reaches_the_labelled_regions_only(tmp_path):
     stim = {"variable": "V",
             "waveform": {"kind": "Pulse", "time": 100.0, "width": 5.0, "amplitude": 2.0},

@@ -520,7 +520,7 @@ class Simulation:
         if duration < self.dt * (1.0 - 1e-9):
             raise ValueError(f"duration {duration} ms is shorter than one step (dt={self.dt} ms).")
         info = RunInfo(self.dt, model.state_names(), tuple(sv.unit for sv in model.state_variables),
-                       model, tuple(conn.labels), nb)
+                       model, tuple(conn.labels), nb, conn)
         for mon in self.monitors:
             mon.setup(info)
         # steps summed per trace row: when every monitor only needs sums over the same

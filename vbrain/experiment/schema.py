@@ -150,6 +150,12 @@ MONITORS: dict[str, dict[str, Key]] = {
     "subsample": {"period": Key("float", 1.0, "sampling period, ms", 0.0, low_open=True),
                   "variables": Key("str list", None, "state variables (default all)")},
     "raw": {"variables": Key("str list", None, "state variables (default all)")},
+    "spatial": {"period": Key("float", 1.0, "sampling period, ms", 0.0, low_open=True),
+                "mask": Key("str", "cortical", "groups of regions averaged: the connectome's "
+                            "cortical or hemispheres flags", allowed=("cortical", "hemispheres")),
+                "variables": Key("str list", None, "state variables (default all)")},
+    "global": {"period": Key("float", 1.0, "sampling period, ms", 0.0, low_open=True),
+               "variables": Key("str list", None, "state variables (default all)")},
     "bold": {"tr": Key("float", 2000.0, "repetition time, ms", 0.0, low_open=True),
              "variable": Key("str", None, "driving state variable (default the model's)"),
              "coefficients": Key("str", "stephan2007", "Balloon-Windkessel parameter set",
@@ -163,6 +169,7 @@ MONITORS: dict[str, dict[str, Key]] = {
             "period": Key("float", 1.0, "sampling period, ms", 0.0, low_open=True)},
 }
 _MONITOR_CLASSES = {"tavg": "TemporalAverage", "subsample": "SubSample", "raw": "Raw",
+                    "spatial": "SpatialAverage", "global": "GlobalAverage",
                     "bold": "Bold", "bold_hrf": "BoldHRF", "eeg": "EEG", "meg": "MEG"}
 _TOP = tuple(SCHEMA) + ("monitors", "stimuli", "insets", "format")
 

@@ -1,9 +1,11 @@
-"""Monitors: what a simulation records (raw, subsampled, temporally averaged states)."""
+"""Monitors: what a simulation records (raw, subsampled, temporally averaged and
+region-averaged states, BOLD, EEG/MEG/SEEG)."""
 
 from .base import Monitor, RunInfo
 from .bold import Bold, BoldHRF
 from .raw import Raw, SubSample, TemporalAverage
 from .sensors import EEG, MEG, SEEG
+from .spatial import GlobalAverage, SpatialAverage
 
-__all__ = ["Monitor", "RunInfo", "Raw", "SubSample", "TemporalAverage", "Bold", "BoldHRF",
-           "EEG", "MEG", "SEEG"]
+__all__ = ["Monitor", "RunInfo", "Raw", "SubSample", "TemporalAverage", "SpatialAverage",
+           "GlobalAverage", "Bold", "BoldHRF", "EEG", "MEG", "SEEG"]

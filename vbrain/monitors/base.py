@@ -39,6 +39,8 @@ class RunInfo:
         The model instance (for model-specific defaults).
     region_labels : tuple of str
     n_batch : int
+    connectome : Connectome, optional
+        The run's connectome (for its region flags, e.g. hemispheres).
     """
 
     dt: float
@@ -47,6 +49,7 @@ class RunInfo:
     model: Any
     region_labels: tuple[str, ...]
     n_batch: int
+    connectome: Any = None
 
 
 class Monitor:

@@ -11,13 +11,14 @@ def test_simulate_writes_a_result_and_prints_a_summary(tmp_path, capsys):
     out = tmp_path / "sim.nc"
     rc = main(["simulate", "--model", "ReducedWongWang", "--duration", "50", "--noise", "1e-6",
                "--coupling-param", "a=0.1", "--param", "w=0.5", "--monitor", "tavg:2.0",
-               "--monitor", "subsample:5", "-o", str(out), "-q"])
+               "--monitor", "subsample:5", "--monitor", "global:5", "-o", str(out), "-q"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "ReducedWongWang" in text and "76 regions" in text and "ns per region-step" in text
     res = vb.Result.load(out)
     assert res.tavg.sizes == {"time": 25, "variable": 1, "region": 76}
     assert res.subsample.sizes["time"] == 10
+    np.testing.assert_allclose(res["global"].values, res.subsample.values.mean(axis=2))
     assert res.attrs["model"] == "ReducedWongWang"
     assert '"w": 0.5' in res.attrs["model_params"]
     assert np.all((res.tavg.values >= 0) & (res.tavg.values <= 1))

@@ -40,7 +40,8 @@ EXIT_CODES = {
 _INPUT_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, NotADirectoryError,
                  IsADirectoryError)
 
-_MONITORS = {"raw": "Raw", "tavg": "TemporalAverage", "subsample": "SubSample"}
+_MONITORS = {"raw": "Raw", "tavg": "TemporalAverage", "subsample": "SubSample",
+             "spatial": "SpatialAverage", "global": "GlobalAverage"}
 
 
 def _key_values(items: Sequence[str], what: str) -> dict[str, float | np.ndarray]:
@@ -345,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=42,
                      help="seed of the initial history and the noise (default 42)")
     sim.add_argument("--monitor", action="append", default=None, metavar="KIND[:PERIOD]",
-                     help="raw, tavg:PERIOD_MS or subsample:PERIOD_MS (default tavg:1.0)")
+                     help="raw, tavg:PERIOD_MS, subsample:PERIOD_MS, spatial:PERIOD_MS (means "
+                          "over cortical/subcortical regions) or global:PERIOD_MS (default "
+                          "tavg:1.0)")
     sim.add_argument("--bold-tr", type=float, default=2000.0,
                      help="simulate BOLD (Balloon-Windkessel) with this TR in ms and write it as a "
                           "4-D NIfTI through --atlas; 0 turns it off (default 2000)")

@@ -228,11 +228,13 @@ def test_connectome_options_and_per_region_parameters(tmp_path):
         run_experiment(load_experiment(bad, base_dir=tmp_path), progress=False)
 
 
-def test_region_average_monitors(tmp_path):
+def test_region_average_and_coupling_monitors(tmp_path):
     cfg = small(tmp_path, monitors=[{"kind": "spatial", "period": 2.0},
                                     {"kind": "global", "period": 2.0, "variables": ["V"]},
-                                    {"kind": "subsample", "period": 2.0}])
+                                    {"kind": "subsample", "period": 2.0},
+                                    {"kind": "coupling"}])
     res = run_experiment(load_experiment(cfg, base_dir=tmp_path), progress=False).result
+    assert res.coupling.sizes == {"time": 5000, "variable": 1, "region": 76}
     sub = res.subsample.values
     assert list(res.spatial.group.values) == ["cortical"]  # every region of tvb76 is cortical
     np.testing.assert_allclose(res.spatial.values[..., 0], sub.mean(axis=2))

@@ -41,7 +41,8 @@ _INPUT_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, NotA
                  IsADirectoryError)
 
 _MONITORS = {"raw": "Raw", "tavg": "TemporalAverage", "subsample": "SubSample",
-             "spatial": "SpatialAverage", "global": "GlobalAverage"}
+             "spatial": "SpatialAverage", "global": "GlobalAverage",
+             "coupling": "AfferentCoupling"}
 
 
 def _key_values(items: Sequence[str], what: str) -> dict[str, float | np.ndarray]:
@@ -67,7 +68,7 @@ def _monitor(spec: str):
         raise ValueError(f"unknown monitor {kind!r}.{suggest(kind, _MONITORS)} "
                          f"Use one of {sorted(_MONITORS)} (e.g. tavg:1.0).")
     cls = getattr(monitors, _MONITORS[kind])
-    if kind == "raw":
+    if kind == "raw" or (kind == "coupling" and not period):
         return cls()
     try:
         return cls(float(period)) if period else cls()
@@ -347,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seed of the initial history and the noise (default 42)")
     sim.add_argument("--monitor", action="append", default=None, metavar="KIND[:PERIOD]",
                      help="raw, tavg:PERIOD_MS, subsample:PERIOD_MS, spatial:PERIOD_MS (means "
-                          "over cortical/subcortical regions) or global:PERIOD_MS (default "
-                          "tavg:1.0)")
+                          "over cortical/subcortical regions), global:PERIOD_MS or coupling"
+                          "[:PERIOD_MS] (each region's coupling input; default tavg:1.0)")
     sim.add_argument("--bold-tr", type=float, default=2000.0,
                      help="simulate BOLD (Balloon-Windkessel) with this TR in ms and write it as a "
                           "4-D NIfTI through --atlas; 0 turns it off (default 2000)")

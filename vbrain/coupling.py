@@ -112,7 +112,9 @@ def _pre_sigmoidal_jr(x, cvar, p, h, k):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _post_sigmoidal_jr(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
-    c[0, k] = p[3, k] * s[0, k]
+    value = p[3, k] * s[0, k]
+    for q in range(len(cvar)):  # one input, in every coupling row (TVB's shape)
+        c[q, k] = value
 
 
 @njit(cache=True)
@@ -199,7 +201,8 @@ class SigmoidalJansenRit(Coupling):
     :math:`c_i = a \sum_j w_{ij} \, S(y_{1,j} - y_{2,j})` with
     :math:`S(v) = c_{min} + (c_{max} - c_{min}) / (1 + \exp(r (m - v)))`
     evaluated on the delayed source state. Needs two coupling variables
-    (JansenRit's y1, y2); yields one coupling input.
+    (JansenRit's y1, y2); yields one coupling input, which every coupling row
+    holds (as in TVB; JansenRit reads the first).
     """
 
     parameters = {

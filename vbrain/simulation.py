@@ -527,9 +527,10 @@ class Simulation:
         # window (temporal averages), the loop adds the states up and writes one row per
         # window (a tenth of the bytes through memory for 1 ms at dt 0.1 ms); else every state
         # (insets exchange states, closed loops cut chunks at their own times: every state)
-        windows = {mon.window() for mon in self.monitors}
+        windows = {mon.window() for mon in self.monitors if mon.reads == "state"}
         window = (windows.pop() if len(windows) == 1 and not (self.insets or self._closed_loops())
                   else 1)
+        record_c = bool(self.insets) or any(mon.reads == "coupling" for mon in self.monitors)
         if chunk_steps is None:
             per_step = 8 * n_state * (m / window + (m if self.stimuli else 0))
             chunk_steps = int(max(1, min(10_000, _CHUNK_BYTES // per_step)))
@@ -552,7 +553,7 @@ class Simulation:
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
             noisy=prep.amp is not None, driven=drive is not None, bounded=bounded,
-            record_c=bool(self.insets), uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
+            record_c=record_c, uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
         n_cols = 2 * prep.horizon + _BLOCK + _SLACK
         self._check_history_fits(prep.horizon, 8 * (prep.horizon * n_state * m + n_comp * n_cols * m))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
@@ -569,7 +570,7 @@ class Simulation:
                                  prep.seeds, reseed=seeds is not None, drive=drive)
         elif drive is not None and drive.inset_parts:
             raise ValueError("A stimulus targets InsetNeurons, but the simulation has no insets.")
-        c_trace = np.empty((chunk_steps, len(cvar), m) if cosim else (1, 1, 1))
+        c_trace = np.empty((chunk_steps, len(cvar), m) if record_c else (1, 1, 1))
         S = np.zeros((_BLOCK, n_comp, m))
         acc = np.zeros(_BLOCK * nb + 8)
 
@@ -645,7 +646,19 @@ class Simulation:
                                           cp_pair, lo, hi, incr[off:off + count],
                                           keys, step + off, zactive, zrow, zamp,
                                           trace[off:off + count], window, S, acc,
-                                          c_trace[off:off + count] if cosim else c_trace)
+                                          c_trace[off:off + count] if record_c else c_trace)
+
+                        def final_coupling() -> np.ndarray:
+                            """c(t_N), the coupling after the last step (TVB records it): one
+                            more step on copies of the state and history; (1, n_cvar, m)."""
+                            c_last = np.empty((1, len(cvar), m))
+                            kernel(x.copy(), H.copy(), cur, prep.horizon - 1, 1, self.dt, nb,
+                                   _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w, prep.wsum,
+                                   cvar, p_pair, cp_pair, lo, hi,
+                                   np.zeros((1, n_state, m)) if drive is not None else no_incr,
+                                   keys, n_total, zactive, zrow, zamp,
+                                   np.empty((1, n_state, m)), 1, S, acc, c_last)
+                            return c_last
 
                         if cosim is None:
                             done, bad, cur = advance(0, n_chunk, cur)
@@ -663,9 +676,21 @@ class Simulation:
                                 done += count
                         rows = done // window  # whole windows (all of them but at the end)
                         chunk = trace[:rows].reshape(rows, n_state, n, nb)
+                        if record_c:
+                            # the coupling at the states' times: c_trace[r] is c(t_{step + r}),
+                            # TVB's sample at that time (c(t_0), before the first step, is not
+                            # one); c(t_N) after the last step comes from one more evaluation
+                            first = 1 if step == 0 else 0
+                            c_rows = c_trace[first:done]
+                            if step + done == n_total and bad < 0:
+                                c_rows = np.concatenate([c_rows, final_coupling()])
+                            c_rows = c_rows.reshape(len(c_rows), len(cvar), n, nb)
                         for mon in self.monitors:
-                            t, samples = (mon.consume(chunk, step) if window == 1
-                                          else mon.consume_sums(chunk, step))
+                            if mon.reads == "coupling":
+                                t, samples = mon.consume(c_rows, step + first - 1)
+                            else:
+                                t, samples = (mon.consume(chunk, step) if window == 1
+                                              else mon.consume_sums(chunk, step))
                             if drive is not None:
                                 drive.observe(mon.name, t, samples)
                             sink.append(mon.name, t, samples if nb > 1 or prep.batch_coords

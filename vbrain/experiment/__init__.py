@@ -10,7 +10,8 @@ as in the rest of vbrain: ms, mm, mm/ms, Hz)::
     [model]          name, [model.parameters]
     [coupling]       name, [coupling.parameters]
     [integration]    dt (ms), speed (mm/ms), duration (ms), seed, integrator, noise
-    [[monitors]]     kind = tavg | subsample | raw | spatial | global | bold | bold_hrf | eeg | meg,
+    [[monitors]]     kind = tavg | subsample | raw | spatial | global | coupling | bold | bold_hrf
+                     | eeg | meg,
                      + its keys
     [[stimuli]]      waveform = {kind = ...}, pattern = {kind = ...}, variable
     [[insets]]       region, dt, [[insets.populations]], connections, poisson, inputs, outputs

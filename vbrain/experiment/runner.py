@@ -215,8 +215,8 @@ def _monitors(cfg: dict, conn: Any) -> tuple[list, Any]:
     for m in cfg["monitors"]:
         kind = m["kind"]
         cls = getattr(mons, _MONITOR_CLASSES[kind])
-        if kind in ("tavg", "subsample", "global"):
-            out.append(cls(m["period"], variables=m.get("variables")))
+        if kind in ("tavg", "subsample", "global", "coupling"):
+            out.append(cls(m.get("period"), variables=m.get("variables")))
         elif kind == "spatial":
             out.append(cls(m["period"], mask=m["mask"], variables=m.get("variables")))
         elif kind == "raw":

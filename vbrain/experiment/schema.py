@@ -156,6 +156,9 @@ MONITORS: dict[str, dict[str, Key]] = {
                 "variables": Key("str list", None, "state variables (default all)")},
     "global": {"period": Key("float", 1.0, "sampling period, ms", 0.0, low_open=True),
                "variables": Key("str list", None, "state variables (default all)")},
+    "coupling": {"period": Key("float", None, "averaging window, ms (default: every step)", 0.0,
+                               low_open=True),
+                 "variables": Key("str list", None, "coupling variables (default all)")},
     "bold": {"tr": Key("float", 2000.0, "repetition time, ms", 0.0, low_open=True),
              "variable": Key("str", None, "driving state variable (default the model's)"),
              "coefficients": Key("str", "stephan2007", "Balloon-Windkessel parameter set",
@@ -170,6 +173,7 @@ MONITORS: dict[str, dict[str, Key]] = {
 }
 _MONITOR_CLASSES = {"tavg": "TemporalAverage", "subsample": "SubSample", "raw": "Raw",
                     "spatial": "SpatialAverage", "global": "GlobalAverage",
+                    "coupling": "AfferentCoupling",
                     "bold": "Bold", "bold_hrf": "BoldHRF", "eeg": "EEG", "meg": "MEG"}
 _TOP = tuple(SCHEMA) + ("monitors", "stimuli", "insets", "format")
 

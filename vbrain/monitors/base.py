@@ -63,6 +63,9 @@ class Monitor:
 
     #: name of the output (key in the Result); subclasses set it
     name = "monitor"
+    #: what :meth:`consume` receives: ``"state"``, the state after each step, or
+    #: ``"coupling"``, each step's coupling input (n_steps, n_cvar, n_regions, n_batch)
+    reads = "state"
 
     def __init__(self, variables: tuple[str, ...] | list[str] | None = None) -> None:
         self.variables = None if variables is None else tuple(variables)

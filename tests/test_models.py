@@ -18,6 +18,7 @@ from numba import njit
 from vbrain.models import (
     REGISTRY,
     Epileptor,
+    Epileptor2D,
     JansenRit,
     Kuramoto,
     LarterBreakspear,
@@ -44,6 +45,7 @@ MODELS = {
     "stuart_landau": SupHopf,
     "montbrio": MontbrioPazoRoxin,
     "epileptor": Epileptor,
+    "epileptor2d": Epileptor2D,
     "larter_breakspear": LarterBreakspear,
 }
 RTOL, ATOL = 1e-10, 1e-12

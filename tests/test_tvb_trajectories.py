@@ -120,7 +120,7 @@ def test_fixtures_cover_every_model_and_scheme():
     models = {m for m, _ in seen}
     assert models >= {"Generic2dOscillator", "ReducedWongWang", "ReducedWongWangExcInh", "JansenRit",
                       "WilsonCowan", "Kuramoto", "SupHopf", "MontbrioPazoRoxin", "Epileptor",
-                      "LarterBreakspear"}
+                      "LarterBreakspear", "Epileptor2D"}
     assert {s for _, s in seen} == {"heun", "euler", "rk4"}
     assert {m.get("connectivity_file", "connectivity_76.zip") for m in metas} >= {
         f"connectivity_{n}.zip" for n in (66, 68, 76, 96, 192)}

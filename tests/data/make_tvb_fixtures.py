@@ -52,6 +52,11 @@ SPECS = {
                   {"z": (-1.0, 5.0)}),
     "larter_breakspear": (models.LarterBreakspear, (0.0, 1.0),
                           {"d_V": ("region", 0.5, 0.7), "C": 0.2, "t_scale": 0.8}, {}),
+    # default: the z < 0 term of h (z widened); custom: the sigmoidal (modified) h
+    "epileptor2d": (models.Epileptor2D, (-1.0, 1.0),
+                    {"x0": ("region", -2.5, -1.5), "modification": True, "Ks": -0.2, "Kvf": 0.5,
+                     "tt": 0.8, "slope": 0.5, "Iext": 3.3},
+                    {"z": (-1.0, 5.0)}),
 }
 
 

@@ -180,6 +180,12 @@ CASES["g2d_sigmoidal_tvb68_euler"] = dict(
     coupling="Sigmoidal", coupling_params=dict(a=2.0, sigma=2.0, midpoint=0.5, cmin=-1.0, cmax=1.0),
     integrator="euler", dt=0.1, duration=300.0, connectivity="connectivity_68.zip", speed=5.0)
 
+CASES["epileptor2d_tvb96"] = dict(
+    model="Epileptor2D", model_params=dict(x0=("region", -2.4, -1.6), Ks=-0.5, Kvf=0.2, r=0.002),
+    coupling="Difference", coupling_params=dict(a=0.05),
+    integrator="heun", dt=0.05, duration=300.0, every=5.0, connectivity="connectivity_96.zip",
+    ranges=[(-1.8, -1.2), (2.8, 3.6)])
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 

@@ -1,7 +1,7 @@
 """Neural-mass region models; one module per model, all registered by class name."""
 
 from .base import REGISTRY, Model, Parameter, StateVariable
-from .epileptor import Epileptor
+from .epileptor import Epileptor, Epileptor2D
 from .fic import tune_fic
 from .generic_2d_oscillator import Generic2dOscillator
 from .jansen_rit import JansenRit
@@ -29,6 +29,7 @@ __all__ = [
     "SupHopf",
     "MontbrioPazoRoxin",
     "Epileptor",
+    "Epileptor2D",
     "LarterBreakspear",
     "tune_fic",
 ]

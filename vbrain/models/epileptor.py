@@ -1,4 +1,4 @@
-r"""Epileptor (Jirsa et al. 2014), TVB's 6-variable ``Epileptor``.
+r"""Epileptor (Jirsa et al. 2014), TVB's 6-variable ``Epileptor``, and its 2-D reduction.
 
 .. math::
 
@@ -34,6 +34,18 @@ Monitored signals: TVB's default ``variables_of_interest`` is
 ``("x2 - x1", "z")``, an expression; here ``("x1", "x2", "z")`` so that the
 LFP-like :math:`x_2 - x_1` can be formed. ``bold_variable`` is :math:`x_1`
 (the fast population; the LFP is :math:`x_2 - x_1`, not a state variable).
+
+``Epileptor2D`` (Proix et al. 2014, 2017; TVB's ``Epileptor2D``) keeps the
+slow time scale of population 1, as in the Virtual Epileptic Patient:
+
+.. math::
+
+    \dot x_1 &= t_t\,\big(c - z + I_{ext} + K_{vf} c_0 - f(x_1, z)\,x_1\big) \\
+    \dot z   &= t_t\,r\,\big(h(x_1, z) - z + K_s c_0\big)
+
+with :math:`f = a x_1^2 + (d - b) x_1` for :math:`x_1 < 0`, else
+:math:`-\mathrm{slope} - 0.6 (z - 4)^2 + d x_1`, and :math:`h` as above.
+Coupling: TVB's ``cvar`` is x1 alone.
 
 References
 ----------
@@ -118,3 +130,51 @@ class Epileptor(Model):
     bold_variable = "x1"
     eeg_signal = {"x2": 1.0, "x1": -1.0}  # the LFP-like x2 - x1 (TVB's default voi)
     dfun = staticmethod(_epileptor_dfun)
+
+
+@njit(cache=True)
+def _epileptor2d_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    a, b, cc, d, r = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
+    x0, Iext, slope, Kvf, Ks, tt, modification = (p[5, k], p[6, k], p[7, k], p[8, k], p[9, k],
+                                                   p[10, k], p[11, k])
+    x1, z = x[0, k], x[1, k]
+    c0 = c[0, k]
+    if x1 < 0.0:
+        f = a * x1 * x1 + (d - b) * x1
+    else:
+        f = -slope - 0.6 * (z - 4.0) * (z - 4.0) + d * x1
+    dx[0, k] = tt * (cc - z + Iext + Kvf * c0 - f * x1)
+    if modification != 0.0:
+        h = x0 + 3.0 / (1.0 + exp(-(x1 + 0.5) / 0.1))
+    else:
+        h = 4.0 * (x1 - x0)
+        if z < 0.0:
+            h -= 0.1 * z**7
+    dx[1, k] = tt * (r * (h - z + Ks * c0))
+
+
+class Epileptor2D(Model):
+    """Two-dimensional Epileptor (x1, z) with TVB's defaults (interictal, x0 = -1.6)."""
+
+    state_variables = (
+        StateVariable("x1", "1", (-2.0, 1.0), doc="fast population, membrane-potential-like"),
+        StateVariable("z", "1", (2.0, 5.0), doc="slow permittivity (energy) variable"),
+    )
+    parameters = {
+        "a": Parameter(1.0, "1", "cubic coefficient in dx1/dt"),
+        "b": Parameter(3.0, "1", "squared coefficient in dx1/dt"),
+        "c": Parameter(1.0, "1", "additive coefficient (y0 of Jirsa 2014)"),
+        "d": Parameter(5.0, "1", "squared coefficient of the fast recovery"),
+        "r": Parameter(0.00035, "1", "slow time scale of z (1/tau0 of Jirsa 2014)", (0.0, 0.001)),
+        "x0": Parameter(-1.6, "1", "epileptogenicity", (-3.0, -1.0)),
+        "Iext": Parameter(3.1, "1", "external input", (1.5, 5.0)),
+        "slope": Parameter(0.0, "1", "linear coefficient in dx1/dt (x1 >= 0 branch)", (-16.0, 6.0)),
+        "Kvf": Parameter(0.0, "1", "very fast coupling scale (c0 into x1)", (0.0, 4.0)),
+        "Ks": Parameter(0.0, "1", "permittivity coupling scale (c0 into z)", (-4.0, 4.0)),
+        "tt": Parameter(1.0, "1", "time scaling of the whole system", (0.001, 1.0)),
+        "modification": Parameter(0.0, "bool", "nonzero: nonlinear (sigmoidal) influence of x1 on z", (0.0, 1.0)),
+    }
+    coupling_variables = ("x1",)
+    variables_of_interest = ("x1",)
+    bold_variable = "x1"
+    dfun = staticmethod(_epileptor2d_dfun)

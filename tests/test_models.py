@@ -17,8 +17,13 @@ from numba import njit
 
 from vbrain.models import (
     REGISTRY,
+    CoombesByrne,
+    CoombesByrne2D,
+    DumontGutkin,
     Epileptor,
     Epileptor2D,
+    GastSchmidtKnosche_SD,
+    GastSchmidtKnosche_SF,
     JansenRit,
     Kuramoto,
     LarterBreakspear,
@@ -46,6 +51,11 @@ MODELS = {
     "montbrio": MontbrioPazoRoxin,
     "epileptor": Epileptor,
     "epileptor2d": Epileptor2D,
+    "coombes_byrne": CoombesByrne,
+    "coombes_byrne_2d": CoombesByrne2D,
+    "gast_schmidt_knosche_sd": GastSchmidtKnosche_SD,
+    "gast_schmidt_knosche_sf": GastSchmidtKnosche_SF,
+    "dumont_gutkin": DumontGutkin,
     "larter_breakspear": LarterBreakspear,
 }
 RTOL, ATOL = 1e-10, 1e-12

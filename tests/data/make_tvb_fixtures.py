@@ -57,6 +57,21 @@ SPECS = {
                     {"x0": ("region", -2.5, -1.5), "modification": True, "Ks": -0.2, "Kvf": 0.5,
                      "tt": 0.8, "slope": 0.5, "Iext": 3.3},
                     {"z": (-1.0, 5.0)}),
+    "coombes_byrne": (models.CoombesByrne, (-1.0, 1.0),
+                      {"eta": ("region", 5.0, 15.0), "alpha": 1.3, "v_syn": -8.0, "k": 1.5,
+                       "Delta": 0.8}, {}),
+    "coombes_byrne_2d": (models.CoombesByrne2D, (-1.0, 1.0),
+                         {"eta": ("region", -2.0, 4.0), "v_syn": -6.0, "k": 0.7, "Delta": 0.6},
+                         {}),
+    "gast_schmidt_knosche_sd": (models.GastSchmidtKnosche_SD, (-1.0, 1.0),
+                                {"eta": ("region", -7.0, -4.0), "tau": 1.5, "tau_A": 8.0,
+                                 "alpha": 0.7, "I": 0.3, "J": 18.0, "cr": 0.8, "cv": 0.4}, {}),
+    "gast_schmidt_knosche_sf": (models.GastSchmidtKnosche_SF, (-1.0, 1.0),
+                                {"eta": ("region", -1.0, 3.0), "tau": 1.5, "tau_A": 8.0,
+                                 "alpha": 5.0, "I": 0.3, "Delta": 1.5, "cr": 0.8, "cv": 0.4}, {}),
+    "dumont_gutkin": (models.DumontGutkin, (-1.0, 1.0),
+                      {"eta_e": ("region", -6.0, -3.0), "J_ee": 5.0, "J_ie": 8.0, "tau_e": 8.0,
+                       "tau_i": 12.0, "tau_s": 2.0, "Gamma": 3.0, "I_i": 0.5}, {}),
 }
 
 

@@ -186,6 +186,32 @@ CASES["epileptor2d_tvb96"] = dict(
     integrator="heun", dt=0.05, duration=300.0, every=5.0, connectivity="connectivity_96.zip",
     ranges=[(-1.8, -1.2), (2.8, 3.6)])
 
+# QIF mean fields beyond Montbrio-Pazo-Roxin
+CASES["coombes_byrne_tvb68"] = dict(
+    model="CoombesByrne", model_params={}, coupling="Linear", coupling_params=dict(a=0.01, b=0.0),
+    integrator="heun", dt=0.01, duration=50.0, every=1.0, n_full=5,
+    connectivity="connectivity_68.zip")
+CASES["coombes_byrne_2d"] = dict(
+    model="CoombesByrne2D", model_params=dict(eta=("region", -1.0, 3.0)),
+    coupling="Linear", coupling_params=dict(a=0.01, b=0.0),
+    integrator="rk4", dt=0.05, duration=100.0, every=2.0)
+CASES["gast_schmidt_knosche_sd_tvb66"] = dict(
+    model="GastSchmidtKnosche_SD", model_params={}, coupling="Scaling", coupling_params=dict(a=0.01),
+    integrator="heun", dt=0.01, duration=60.0, every=1.0, n_full=5,
+    connectivity="connectivity_66.zip")
+CASES["gast_schmidt_knosche_sf"] = dict(
+    model="GastSchmidtKnosche_SF", model_params={}, coupling="Scaling", coupling_params=dict(a=0.01),
+    integrator="euler", dt=0.01, duration=60.0, every=1.0, n_full=5,
+    compare_until=45.0, store_until=45.0,
+    compare_note="a burst from ~45 ms amplifies TVB's float32 history roundoff (1e-9 before, "
+                 "6e-6 of max|V| by 60 ms); the first 45 ms are stored and compared")
+CASES["dumont_gutkin_tvb96"] = dict(
+    model="DumontGutkin", model_params=dict(J_ee=5.0, J_ie=8.0), coupling="Linear",
+    coupling_params=dict(a=0.05, b=0.0), integrator="heun", dt=0.05, duration=200.0, every=20.0,
+    n_full=4, connectivity="connectivity_96.zip",
+    # near the low-activity state: TVB's full V range starts some nodes past the QIF blow-up
+    ranges=[(0.0, 0.3), (-2.5, -1.5), (0.0, 0.5), (0.0, 0.5)] * 2)
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 

@@ -1,8 +1,11 @@
 """Neural-mass region models; one module per model, all registered by class name."""
 
 from .base import REGISTRY, Model, Parameter, StateVariable
+from .coombes_byrne import CoombesByrne, CoombesByrne2D
+from .dumont_gutkin import DumontGutkin
 from .epileptor import Epileptor, Epileptor2D
 from .fic import tune_fic
+from .gast_schmidt_knosche import GastSchmidtKnosche_SD, GastSchmidtKnosche_SF
 from .generic_2d_oscillator import Generic2dOscillator
 from .jansen_rit import JansenRit
 from .kuramoto import Kuramoto
@@ -31,6 +34,11 @@ __all__ = [
     "Epileptor",
     "Epileptor2D",
     "LarterBreakspear",
+    "CoombesByrne",
+    "CoombesByrne2D",
+    "GastSchmidtKnosche_SD",
+    "GastSchmidtKnosche_SF",
+    "DumontGutkin",
     "tune_fic",
 ]
 

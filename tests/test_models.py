@@ -19,6 +19,7 @@ from vbrain.models import (
     REGISTRY,
     CoombesByrne,
     CoombesByrne2D,
+    DecoBalancedExcInh,
     DumontGutkin,
     Epileptor,
     Epileptor2D,
@@ -56,6 +57,7 @@ MODELS = {
     "gast_schmidt_knosche_sd": GastSchmidtKnosche_SD,
     "gast_schmidt_knosche_sf": GastSchmidtKnosche_SF,
     "dumont_gutkin": DumontGutkin,
+    "deco_balanced_exc_inh": DecoBalancedExcInh,
     "larter_breakspear": LarterBreakspear,
 }
 RTOL, ATOL = 1e-10, 1e-12
@@ -197,7 +199,7 @@ def _steady_excitatory_rate(model, W, a, t_ms=3000.0, dt=0.5) -> np.ndarray:
     p = model.get_params()
     I_e = (p["w_p"] * p["J_N"] * S[0] - p["J_i"] * S[1] + p["W_e"] * p["I_o"]
            + p["G"] * p["J_N"] * a * (W @ S[0]) + p["I_ext"])
-    y = p["a_e"] * I_e - p["b_e"]
+    y = p.get("M_i", 1.0) * (p["a_e"] * I_e - p["b_e"])
     return y / -np.expm1(-p["d_e"] * y)
 
 
@@ -213,6 +215,19 @@ def test_fic_clamps_excitatory_rates() -> None:
     r = _steady_excitatory_rate(tuned, W, a)
     assert np.max(np.abs(r - 3.0)) < 0.1
     np.testing.assert_array_equal(untuned.J_i, 1.0)  # the input model is not modified
+
+
+def test_fic_with_regional_gain() -> None:
+    """DecoBalancedExcInh: the gain M_i enters the tuning (ignoring it misses the target)."""
+    W, a = _connectome(), 0.5
+    gain = np.linspace(1.0, 2.0, 20)
+    J = tune_fic(DecoBalancedExcInh(M_i=gain), W, a)
+    r = _steady_excitatory_rate(DecoBalancedExcInh(M_i=gain, J_i=J), W, a, t_ms=20_000.0)
+    assert np.max(np.abs(r - 3.0)) < 0.01  # (a higher gain relaxes more slowly)
+    J_plain = tune_fic(ReducedWongWangExcInh(), W, a)
+    r_plain = _steady_excitatory_rate(DecoBalancedExcInh(M_i=gain, J_i=J_plain), W, a,
+                                      t_ms=20_000.0)
+    assert np.max(np.abs(r_plain - 3.0)) > 1.0
 
 
 def test_fic_isolated_nodes_near_deco_value() -> None:

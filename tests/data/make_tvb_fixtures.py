@@ -72,6 +72,9 @@ SPECS = {
     "dumont_gutkin": (models.DumontGutkin, (-1.0, 1.0),
                       {"eta_e": ("region", -6.0, -3.0), "J_ee": 5.0, "J_ie": 8.0, "tau_e": 8.0,
                        "tau_i": 12.0, "tau_s": 2.0, "Gamma": 3.0, "I_i": 0.5}, {}),
+    "deco_balanced_exc_inh": (models.DecoBalancedExcInh, (0.0, 1.0),
+                              {"M_i": ("region", 1.0, 3.0), "J_i": 1.3, "G": 1.5, "lamda": 0.3,
+                               "I_ext": 0.02}, {}),
 }
 
 

@@ -212,6 +212,11 @@ CASES["dumont_gutkin_tvb96"] = dict(
     # near the low-activity state: TVB's full V range starts some nodes past the QIF blow-up
     ranges=[(0.0, 0.3), (-2.5, -1.5), (0.0, 0.5), (0.0, 0.5)] * 2)
 
+CASES["deco_balanced_exc_inh"] = dict(
+    model="DecoBalancedExcInh", model_params=dict(M_i=("region", 1.0, 2.0), J_i=1.2),
+    coupling="Linear", coupling_params=dict(a=0.2, b=0.0),
+    integrator="heun", dt=0.1, duration=300.0, every=10.0)
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 

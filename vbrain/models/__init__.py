@@ -15,7 +15,7 @@ from .montbrio import MontbrioPazoRoxin
 from .reduced_wong_wang import ReducedWongWang
 from .stuart_landau import SupHopf
 from .wilson_cowan import WilsonCowan
-from .wong_wang_exc_inh import ReducedWongWangExcInh
+from .wong_wang_exc_inh import DecoBalancedExcInh, ReducedWongWangExcInh
 
 __all__ = [
     "REGISTRY",
@@ -26,6 +26,7 @@ __all__ = [
     "Linear",
     "ReducedWongWang",
     "ReducedWongWangExcInh",
+    "DecoBalancedExcInh",
     "JansenRit",
     "WilsonCowan",
     "Kuramoto",

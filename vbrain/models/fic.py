@@ -130,9 +130,10 @@ def tune_fic(
 
     Parameters
     ----------
-    model : ReducedWongWangExcInh
+    model : ReducedWongWangExcInh or DecoBalancedExcInh
         The region model; its parameters (scalars or per-region arrays) are
-        used, except ``J_i``, which is what is computed.
+        used, except ``J_i``, which is what is computed (with
+        ``DecoBalancedExcInh``, its regional gain ``M_i`` too).
     connectome_weights : array, shape (n_regions, n_regions)
         Structural weights, ``weights[i, j]`` from region j to region i.
     global_coupling : float
@@ -184,6 +185,7 @@ def tune_fic(
     a = check_range("global_coupling", global_coupling, 0.0)
     target = check_range("target_rate", target_rate, 0.0, low_inclusive=False)
     p = dict(zip(model.parameters, model.parameter_array(n)))
+    M = p.get("M_i", 1.0)  # DecoBalancedExcInh's regional gain: H(M (a I - b))
 
     # 1. excitatory gating and network input at the target state
     ge_tau = p["gamma_e"] * p["tau_e"]
@@ -191,15 +193,16 @@ def tune_fic(
     c = a * (W @ S_e)
     net = p["G"] * p["J_N"] * c
     # 2. excitatory input current giving the target rate
-    I_e = (_inverse_rate(target, p["d_e"], max_iter) + p["b_e"]) / p["a_e"]
+    I_e = (_inverse_rate(target, p["d_e"], max_iter) / M + p["b_e"]) / p["a_e"]
     # 3. inhibitory steady state: S_i - tau_i gamma_i H_i(I_i(S_i)) = 0, increasing in S_i
     gi_tau = p["gamma_i"] * p["tau_i"]
     I_i0 = p["J_N"] * S_e + p["W_i"] * p["I_o"] + p["lamda"] * net
 
     def f_inh(S_i):
-        return S_i - gi_tau * _rate(p["a_i"] * (I_i0 - S_i) - p["b_i"], p["d_i"])
+        return S_i - gi_tau * _rate(M * (p["a_i"] * (I_i0 - S_i) - p["b_i"]), p["d_i"])
 
-    S_i = _bisect(f_inh, np.zeros(n), gi_tau * _rate(p["a_i"] * I_i0 - p["b_i"], p["d_i"]), max_iter)
+    S_i = _bisect(f_inh, np.zeros(n), gi_tau * _rate(M * (p["a_i"] * I_i0 - p["b_i"]), p["d_i"]),
+                  max_iter)
     # 4. inhibitory weight closing the excitatory balance
     J_i = (p["w_p"] * p["J_N"] * S_e + p["W_e"] * p["I_o"] + net + p["I_ext"] - I_e) / S_i
     if np.any(J_i < 0):
@@ -212,8 +215,8 @@ def tune_fic(
 
     # check the result on the full steady-state equations
     I_e_chk = p["w_p"] * p["J_N"] * S_e - J_i * S_i + p["W_e"] * p["I_o"] + net + p["I_ext"]
-    r_e = _rate(p["a_e"] * I_e_chk - p["b_e"], p["d_e"])
-    r_i = _rate(p["a_i"] * (I_i0 - S_i) - p["b_i"], p["d_i"])
+    r_e = _rate(M * (p["a_e"] * I_e_chk - p["b_e"]), p["d_e"])
+    r_i = _rate(M * (p["a_i"] * (I_i0 - S_i) - p["b_i"]), p["d_i"])
     err = np.max(np.abs(r_e - target))
     res_i = np.max(np.abs(-S_i / p["tau_i"] + p["gamma_i"] * r_i))
     if err > tol or res_i > tol * np.max(p["gamma_i"]):

@@ -24,8 +24,17 @@ Deco et al. is ``G * a``. TVB's local-coupling term is dropped. Per-region
 :math:`J_i` for feedback inhibition control come from
 :func:`vbrain.models.fic.tune_fic`.
 
+``DecoBalancedExcInh`` (Deco et al. 2021; TVB's ``DecoBalancedExcInh``) scales
+both pools' transfer functions by a regional effective gain :math:`M_i` (e.g.
+from transcriptional maps): :math:`H_{e,i} = x / (1 - \exp(-d_{e,i} x))` with
+:math:`x = M_i (a_{e,i} I - b_{e,i})`; :math:`M_i = 1` is ``ReducedWongWangExcInh``.
+
 References
 ----------
+Deco G, Kringelbach ML, Arnatkeviciute A, Oldham S, Sabaroedin K, Rogasch NC,
+Aquino KM, Fornito A (2021). Dynamical consequences of regional heterogeneity
+in the brain's transcriptional landscape. Sci Adv 7:eabf4752.
+
 Deco G, Ponce-Alvarez A, Hagmann P, Romani GL, Mantini D, Corbetta M (2014).
 How local excitation-inhibition ratio impacts the whole brain dynamics.
 J Neurosci 34(23):7886-7898.
@@ -87,3 +96,30 @@ class ReducedWongWangExcInh(Model):
     variables_of_interest = ("S_e", "S_i")
     bold_variable = "S_e"
     dfun = staticmethod(_rwwei_dfun)
+
+
+@njit(cache=True)
+def _deco_balanced_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    M_i = p[0, k]  # first, as in TVB; then ReducedWongWangExcInh's, shifted by one
+    a_e, b_e, d_e, gamma_e, tau_e = p[1, k], p[2, k], p[3, k], p[4, k], p[5, k]
+    w_p, J_N, W_e = p[6, k], p[7, k], p[8, k]
+    a_i, b_i, d_i, gamma_i, tau_i = p[9, k], p[10, k], p[11, k], p[12, k], p[13, k]
+    J_i, W_i, I_o, I_ext, G, lamda = p[14, k], p[15, k], p[16, k], p[17, k], p[18, k], p[19, k]
+    S_e = x[0, k]
+    S_i = x[1, k]
+    net = G * J_N * c[0, k]
+    I_e = w_p * J_N * S_e - J_i * S_i + W_e * I_o + net + I_ext
+    I_i = J_N * S_e - S_i + W_i * I_o + lamda * net
+    dx[0, k] = -S_e / tau_e + (1.0 - S_e) * _ww_rate((a_e * I_e - b_e) * M_i, d_e) * gamma_e
+    dx[1, k] = -S_i / tau_i + _ww_rate((a_i * I_i - b_i) * M_i, d_i) * gamma_i
+
+
+class DecoBalancedExcInh(ReducedWongWangExcInh):
+    """Deco et al. (2021) E-I mean field with a regional gain ``M_i``, TVB's defaults."""
+
+    parameters = {
+        "M_i": Parameter(1.0, "1", "effective gain of the region's transfer functions",
+                         (1.0, 10.0)),
+        **ReducedWongWangExcInh.parameters,
+    }
+    dfun = staticmethod(_deco_balanced_dfun)

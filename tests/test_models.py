@@ -23,6 +23,7 @@ from vbrain.models import (
     DumontGutkin,
     Epileptor,
     Epileptor2D,
+    EpileptorRestingState,
     GastSchmidtKnosche_SD,
     GastSchmidtKnosche_SF,
     JansenRit,
@@ -58,6 +59,7 @@ MODELS = {
     "gast_schmidt_knosche_sf": GastSchmidtKnosche_SF,
     "dumont_gutkin": DumontGutkin,
     "deco_balanced_exc_inh": DecoBalancedExcInh,
+    "epileptor_rs": EpileptorRestingState,
     "larter_breakspear": LarterBreakspear,
 }
 RTOL, ATOL = 1e-10, 1e-12
@@ -121,6 +123,9 @@ def test_defaults_and_metadata_match_tvb(name: str) -> None:
     voi = tuple(fx["voi"].tolist())
     if cls is Epileptor:  # TVB's ("x2 - x1", "z") holds an expression; we keep its states
         assert voi == ("x2 - x1", "z") and cls.variables_of_interest == ("x1", "x2", "z")
+    elif cls is EpileptorRestingState:  # the same, plus the resting-state oscillator
+        assert voi == ("x2 - x1", "z", "x_rs")
+        assert cls.variables_of_interest == ("x1", "x2", "z", "x_rs")
     else:
         assert cls.variables_of_interest == voi
     assert cls.bold_variable in cls.state_names()

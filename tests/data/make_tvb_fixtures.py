@@ -75,6 +75,10 @@ SPECS = {
     "deco_balanced_exc_inh": (models.DecoBalancedExcInh, (0.0, 1.0),
                               {"M_i": ("region", 1.0, 3.0), "J_i": 1.3, "G": 1.5, "lamda": 0.3,
                                "I_ext": 0.02}, {}),
+    "epileptor_rs": (models.EpileptorRestingState, (-1.0, 1.0),
+                     {"x0": ("region", -2.5, -1.5), "Ks": -0.2, "Kvf": 0.5, "Kf": 0.3,
+                      "K_rs": 2.0, "I_rs": 0.3, "tt": 0.9, "a_rs": -1.5, "tau_rs": 1.5},
+                     {"z": (-1.0, 5.0)}),
 }
 
 

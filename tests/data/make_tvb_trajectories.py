@@ -217,6 +217,12 @@ CASES["deco_balanced_exc_inh"] = dict(
     coupling="Linear", coupling_params=dict(a=0.2, b=0.0),
     integrator="heun", dt=0.1, duration=300.0, every=10.0)
 
+CASES["epileptor_rs_tvb192"] = dict(
+    model="EpileptorRestingState", model_params=dict(x0=("region", -2.4, -2.0), Ks=-0.2, K_rs=0.5),
+    coupling="Difference", coupling_params=dict(a=0.02),
+    integrator="heun", dt=0.05, duration=100.0, every=10.0, n_full=4,
+    connectivity="connectivity_192.zip")
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 
@@ -347,7 +353,7 @@ def fixture(case, spec, out):
         model_params_overrides={k: (v.tolist() if np.ndim(v) else v) for k, v in out["mparams"].items()},
         coupling_params=out["cparams"],
         tvb_model_params=_tvb_params(out["model"]), tvb_coupling_params=_tvb_params(out["coupling"]),
-        state_names=out["names"], history_ranges=[list(r) for r in out["ranges"]],
+        state_names=out["names"], history_ranges=[[float(v) for v in r] for r in out["ranges"]],
         history="x[r,s,i] = center + amp*sin(2*pi*t_r/period + phase), t_r = (r-(horizon-1))*dt",
         monitor="Raw, variables_of_interest = all state variables",
         samples=f"steps 1..{n_full} then every {every} steps; t = (k)*dt since the initial state",

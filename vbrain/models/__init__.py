@@ -3,7 +3,7 @@
 from .base import REGISTRY, Model, Parameter, StateVariable
 from .coombes_byrne import CoombesByrne, CoombesByrne2D
 from .dumont_gutkin import DumontGutkin
-from .epileptor import Epileptor, Epileptor2D
+from .epileptor import Epileptor, Epileptor2D, EpileptorRestingState
 from .fic import tune_fic
 from .gast_schmidt_knosche import GastSchmidtKnosche_SD, GastSchmidtKnosche_SF
 from .generic_2d_oscillator import Generic2dOscillator
@@ -34,6 +34,7 @@ __all__ = [
     "MontbrioPazoRoxin",
     "Epileptor",
     "Epileptor2D",
+    "EpileptorRestingState",
     "LarterBreakspear",
     "CoombesByrne",
     "CoombesByrne2D",

@@ -1,4 +1,5 @@
-r"""Epileptor (Jirsa et al. 2014), TVB's 6-variable ``Epileptor``, and its 2-D reduction.
+r"""Epileptor (Jirsa et al. 2014), TVB's 6-variable ``Epileptor``, its 2-D reduction and
+its resting-state extension.
 
 .. math::
 
@@ -47,8 +48,29 @@ with :math:`f = a x_1^2 + (d - b) x_1` for :math:`x_1 < 0`, else
 :math:`-\mathrm{slope} - 0.6 (z - 4)^2 + d x_1`, and :math:`h` as above.
 Coupling: TVB's ``cvar`` is x1 alone.
 
+``EpileptorRestingState`` (Courtiol et al. 2020; TVB's ``EpileptorRestingState``)
+adds to the 6-variable Epileptor (without ``modification``: :math:`h` is the
+linear form) a Generic2dOscillator near its Hopf bifurcation,
+:math:`(x_{rs}, y_{rs})`, for the regional resting-state rhythm:
+
+.. math::
+
+    \dot x_{rs} &= d_{rs}\tau_{rs}\,(\alpha_{rs} y_{rs} - f_{rs} x_{rs}^3 + e_{rs} x_{rs}^2
+                   + \gamma_{rs} I_{rs} + \gamma_{rs} K_{rs} c_2) \\
+    \dot y_{rs} &= d_{rs}\,(a_{rs} + b_{rs} x_{rs} - \beta_{rs} y_{rs}) / \tau_{rs}
+
+Coupling: TVB's ``cvar`` is (x1, x2, x_rs): :math:`c_0` (``Kvf``, ``Ks``),
+:math:`c_1` (``Kf``) as in the Epileptor, :math:`c_2` (``K_rs``) into
+:math:`x_{rs}`. TVB's default ``variables_of_interest`` is ``("x2 - x1", "z",
+"x_rs")``; here ``("x1", "x2", "z", "x_rs")``. ``s`` and ``p`` do not enter
+the dfun (TVB parity).
+
 References
 ----------
+Courtiol J, Guye M, Bartolomei F, Petkoski S, Jirsa VK (2020). Dynamical
+mechanisms of interictal resting-state functional connectivity in epilepsy.
+J Neurosci 40:5572-5588.
+
 Jirsa VK, Stacey WC, Quilichini PP, Ivanov AI, Bernard C (2014). On the nature
 of seizure dynamics. Brain 137:2210-2230.
 
@@ -178,3 +200,70 @@ class Epileptor2D(Model):
     variables_of_interest = ("x1",)
     bold_variable = "x1"
     dfun = staticmethod(_epileptor2d_dfun)
+
+
+@njit(cache=True)
+def _epileptor_rs_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    a, b, cc, d, r = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
+    x0, Iext, slope, Iext2, tau = p[6, k], p[7, k], p[8, k], p[9, k], p[10, k]
+    aa, bb, Kvf, Kf, Ks, tt = p[11, k], p[12, k], p[13, k], p[14, k], p[15, k], p[16, k]
+    tau_rs, I_rs, a_rs, b_rs, d_rs = p[17, k], p[18, k], p[19, k], p[20, k], p[21, k]
+    e_rs, f_rs, alpha_rs, beta_rs, gamma_rs, K_rs = (p[22, k], p[23, k], p[24, k], p[25, k],
+                                                     p[26, k], p[27, k])
+    x1, y1, z, x2, y2, g = x[0, k], x[1, k], x[2, k], x[3, k], x[4, k], x[5, k]
+    x_rs, y_rs = x[6, k], x[7, k]
+    c0, c1, c2 = c[0, k], c[1, k], c[2, k]
+    if x1 < 0.0:
+        f1 = -a * x1 * x1 + b * x1
+    else:
+        f1 = slope - x2 + 0.6 * (z - 4.0) * (z - 4.0)
+    dx[0, k] = tt * (y1 - z + Iext + Kvf * c0 + f1 * x1)
+    dx[1, k] = tt * (cc - d * x1 * x1 - y1)
+    h = 4.0 * (x1 - x0)
+    if z < 0.0:
+        h -= 0.1 * z**7
+    dx[2, k] = tt * (r * (h - z + Ks * c0))
+    dx[3, k] = tt * (-y2 + x2 - x2 * x2 * x2 + Iext2 + bb * g - 0.3 * (z - 3.5) + Kf * c1)
+    f2 = 0.0 if x2 < -0.25 else aa * (x2 + 0.25)
+    dx[4, k] = tt * ((-y2 + f2) / tau)
+    dx[5, k] = tt * (-0.01 * (g - 0.1 * x1))
+    dx[6, k] = d_rs * tau_rs * (alpha_rs * y_rs - f_rs * x_rs * x_rs * x_rs + e_rs * x_rs * x_rs
+                                + gamma_rs * I_rs + gamma_rs * K_rs * c2)
+    dx[7, k] = d_rs * (a_rs + b_rs * x_rs - beta_rs * y_rs) / tau_rs
+
+
+class EpileptorRestingState(Model):
+    """Epileptor with a resting-state oscillator (Courtiol et al. 2020), TVB's defaults."""
+
+    state_variables = (
+        StateVariable("x1", "1", (-1.8, -1.4), doc="fast population 1, membrane-potential-like"),
+        StateVariable("y1", "1", (-15.0, -10.0), doc="fast population 1, recovery"),
+        StateVariable("z", "1", (3.6, 4.0), doc="slow permittivity (energy) variable"),
+        StateVariable("x2", "1", (-1.1, -0.9), doc="population 2 (spike-wave events)"),
+        StateVariable("y2", "1", (0.001, 0.01), doc="population 2, recovery"),
+        StateVariable("g", "1", (-1.0, 1.0), doc="low-pass filter of x1 coupling into population 2"),
+        StateVariable("x_rs", "1", (-2.0, 4.0), doc="resting-state oscillator, fast variable"),
+        StateVariable("y_rs", "1", (-6.0, 6.0), doc="resting-state oscillator, slow variable"),
+    )
+    parameters = {
+        **{k: v for k, v in Epileptor.parameters.items() if k != "modification"},
+        "tau_rs": Parameter(1.0, "1", "time scaling of the resting-state oscillator", (1.0, 5.0)),
+        "I_rs": Parameter(0.0, "1", "external input to the resting-state oscillator", (-5.0, 5.0)),
+        "a_rs": Parameter(-2.0, "1", "constant term of the y_rs nullcline", (-5.0, 5.0)),
+        "b_rs": Parameter(-10.0, "1", "linear term of the y_rs nullcline", (-20.0, 15.0)),
+        "d_rs": Parameter(0.02, "1", "rate constant of the resting-state oscillator",
+                          (0.0001, 1.0)),
+        "e_rs": Parameter(3.0, "1", "quadratic term of the x_rs nullcline", (-5.0, 5.0)),
+        "f_rs": Parameter(1.0, "1", "cubic term of the x_rs nullcline", (-5.0, 5.0)),
+        "alpha_rs": Parameter(1.0, "1", "y_rs into dx_rs/dt", (-5.0, 5.0)),
+        "beta_rs": Parameter(1.0, "1", "y_rs decay in dy_rs/dt", (-5.0, 5.0)),
+        "gamma_rs": Parameter(1.0, "1", "input scaling of the resting-state oscillator",
+                              (-1.0, 1.0)),
+        "K_rs": Parameter(1.0, "1", "coupling scale into x_rs (c2)", (0.0, 10.0)),
+        "p": Parameter(0.0, "1", "linear coefficient (unused by dfun; TVB parity)", (-1.0, 1.0)),
+    }
+    coupling_variables = ("x1", "x2", "x_rs")
+    variables_of_interest = ("x1", "x2", "z", "x_rs")
+    bold_variable = "x1"
+    eeg_signal = {"x2": 1.0, "x1": -1.0}  # the LFP-like x2 - x1
+    dfun = staticmethod(_epileptor_rs_dfun)

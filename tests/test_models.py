@@ -37,6 +37,7 @@ from vbrain.models import (
     StateVariable,
     SupHopf,
     WilsonCowan,
+    ZetterbergJansen,
     tune_fic,
 )
 
@@ -60,6 +61,7 @@ MODELS = {
     "dumont_gutkin": DumontGutkin,
     "deco_balanced_exc_inh": DecoBalancedExcInh,
     "epileptor_rs": EpileptorRestingState,
+    "zetterberg_jansen": ZetterbergJansen,
     "larter_breakspear": LarterBreakspear,
 }
 RTOL, ATOL = 1e-10, 1e-12

@@ -122,7 +122,7 @@ def test_fixtures_cover_every_model_and_scheme():
                       "WilsonCowan", "Kuramoto", "SupHopf", "MontbrioPazoRoxin", "Epileptor",
                       "LarterBreakspear", "Epileptor2D", "CoombesByrne", "CoombesByrne2D",
                       "GastSchmidtKnosche_SD", "GastSchmidtKnosche_SF", "DumontGutkin",
-                      "DecoBalancedExcInh", "EpileptorRestingState"}
+                      "DecoBalancedExcInh", "EpileptorRestingState", "ZetterbergJansen"}
     assert {s for _, s in seen} == {"heun", "euler", "rk4"}
     assert {m.get("connectivity_file", "connectivity_76.zip") for m in metas} >= {
         f"connectivity_{n}.zip" for n in (66, 68, 76, 96, 192)}

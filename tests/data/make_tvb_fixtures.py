@@ -79,6 +79,9 @@ SPECS = {
                      {"x0": ("region", -2.5, -1.5), "Ks": -0.2, "Kvf": 0.5, "Kf": 0.3,
                       "K_rs": 2.0, "I_rs": 0.3, "tt": 0.9, "a_rs": -1.5, "tau_rs": 1.5},
                      {"z": (-1.0, 5.0)}),
+    "zetterberg_jansen": (models.ZetterbergJansen, (-5.0, 15.0),
+                          {"He": ("region", 3.0, 6.0), "gamma_1T": 2.0, "P": 0.2, "Q": 0.05,
+                           "rho_2": 5.0}, {}),
 }
 
 

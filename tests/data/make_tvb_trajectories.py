@@ -223,6 +223,14 @@ CASES["epileptor_rs_tvb192"] = dict(
     integrator="heun", dt=0.05, duration=100.0, every=10.0, n_full=4,
     connectivity="connectivity_192.zip")
 
+CASES["zetterberg_jansen_tvb68"] = dict(
+    model="ZetterbergJansen", model_params=dict(P=("region", 0.08, 0.16)),
+    coupling="Linear", coupling_params=dict(a=0.05, b=0.0),
+    integrator="heun", dt=0.1, duration=200.0, every=40.0, n_full=4,
+    connectivity="connectivity_68.zip",
+    # TVB's ranges (up to +-500 mV) start kV transients: a few mV around rest instead
+    ranges=[(-2.0, 8.0), (-1.0, 1.0)] * 5 + [(-5.0, 5.0), (-5.0, 5.0)])
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 

@@ -7,7 +7,7 @@ from .epileptor import Epileptor, Epileptor2D, EpileptorRestingState
 from .fic import tune_fic
 from .gast_schmidt_knosche import GastSchmidtKnosche_SD, GastSchmidtKnosche_SF
 from .generic_2d_oscillator import Generic2dOscillator
-from .jansen_rit import JansenRit
+from .jansen_rit import JansenRit, ZetterbergJansen
 from .kuramoto import Kuramoto
 from .larter_breakspear import LarterBreakspear
 from .linear import Linear
@@ -28,6 +28,7 @@ __all__ = [
     "ReducedWongWangExcInh",
     "DecoBalancedExcInh",
     "JansenRit",
+    "ZetterbergJansen",
     "WilsonCowan",
     "Kuramoto",
     "SupHopf",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
+import pytest
 from numba import njit
 from scipy import stats
 
@@ -101,19 +105,19 @@ class _TwoLinear(Model):
     dfun = staticmethod(_two_linear_dfun)
 
 
-def _increments(nsig, seeds, gamma=-0.5, dt=0.1, n=3):
+def _increments(nsig, seeds, gamma=-0.5, dt=0.1, n=3, ntau=0.0, duration=5.0, chunk_steps=7):
     """The draws a sweep's loop added per member: recovered from Euler-Maruyama runs of
-    linear variables, (time, variable, region, member)."""
+    linear variables, (time, variable, region, member) (coloured noise: its eta)."""
     conn = vb.Connectome(weights=np.zeros((n, n)), lengths=np.zeros((n, n)),
                          labels=[f"r{i}" for i in range(n)])
     model = _TwoLinear(gamma=gamma)
     sim = vb.Simulation(conn, model, vb.coupling.Linear(a=0.0), dt=dt, integrator="euler",
-                        noise=vb.noise.Additive(np.asarray(nsig, dtype=float)), seed=11,
+                        noise=vb.noise.Additive(np.asarray(nsig, dtype=float), ntau), seed=11,
                         monitors=[vb.monitors.Raw()],
                         initial_history=np.zeros((1, len(model.state_variables), n)))
-    x = sim.sweep(5.0, seeds=seeds, chunk_steps=7, progress=False)["raw"].values
+    x = sim.sweep(duration, seeds=seeds, chunk_steps=chunk_steps, progress=False)["raw"].values
     x = np.concatenate([np.zeros((1,) + x.shape[1:]), x])
-    amp = np.sqrt(2.0 * np.asarray(nsig, dtype=float) * dt)[None, :, None, None]
+    amp = sim.noise.amplitude(2, n, dt)[None, :, :1, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return (x[1:] - (1.0 + dt * gamma) * x[:-1]) / amp
 
@@ -154,3 +158,70 @@ def test_member_without_noise_on_a_variable_equals_its_single_run():
     assert np.all(single[:, 0] == 0.0) and np.any(single[:, 1] != 0.0)
     assert np.array_equal(swept[..., 0], single)
     assert np.any(swept[:, 0, :, 1] != 0.0)
+
+
+def _eta(seed, n_steps, ntau, dt=0.1, n_state=2, n=3):
+    """Coloured noise's eta_1 .. eta_n of a seed, by its definition (vbrain.noise)."""
+    E = np.exp(-dt / ntau)
+    key = noise_key(seed)
+    eta = standard_normals(key ^ vb.noise.ETA_KEY, 0, 1, n_state, n)[0]
+    z = standard_normals(key, 0, n_steps, n_state, n)
+    out = np.empty_like(z)
+    for t in range(n_steps):
+        eta = E * eta + np.sqrt(1.0 - E * E) * z[t]
+        out[t] = eta
+    return out
+
+
+def test_coloured_noise_is_its_definition():
+    """ntau > 0: each increment is sqrt(2 D) dt / sqrt(ntau) times eta_n, eta_n = E eta_{n-1}
+    + sqrt(1 - E^2) z_n with the seed's draws z_n and eta_0 (3 members, 2 seeds, 7-step
+    chunks, so eta crosses chunk boundaries)."""
+    z = _increments([0.02, 0.03], [11, 12, 11], ntau=3.0)
+    for b, seed in enumerate([11, 12, 11]):
+        np.testing.assert_allclose(z[..., b], _eta(seed, 50, 3.0), rtol=0, atol=1e-9)
+
+
+def test_coloured_noise_statistics():
+    """eta is a unit-variance AR(1) sequence with lag-1 correlation exp(-dt / ntau)."""
+    eta = _increments([0.02, 0.0], [5], ntau=2.0, duration=2000.0, chunk_steps=997)[:, 0, :, 0]
+    E = np.exp(-0.1 / 2.0)
+    assert abs(eta.var() - 1.0) < 0.1  # ~3000 independent samples
+    lag1 = np.mean([np.corrcoef(eta[:-1, i], eta[1:, i])[0, 1] for i in range(3)])
+    assert abs(lag1 - E) < 0.01
+    lag20 = np.mean([np.corrcoef(eta[:-20, i], eta[20:, i])[0, 1] for i in range(3)])
+    assert abs(lag20 - E**20) < 0.08
+
+
+class _StopAt(vb.monitors.TemporalAverage):
+    """Sends SIGINT once the run passes ``at_step`` (an interruption between chunks)."""
+
+    name = "stop"
+
+    def __init__(self, at_step):
+        super().__init__(1.0, variables=["r"])
+        self.at_step, self.sent = at_step, False
+
+    def consume(self, trace, first_step):
+        if not self.sent and first_step + trace.shape[0] > self.at_step:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().consume(trace, first_step)
+
+
+def test_coloured_noise_resumes_exactly(tmp_path):
+    """Interrupted and resumed, a coloured-noise run continues its eta (checkpointed)."""
+    conn = vb.Connectome.load("atlases:default")
+
+    def sim(at_step):
+        return vb.Simulation(conn, vb.models.MontbrioPazoRoxin(), vb.coupling.Linear(a=0.01),
+                             noise=vb.noise.Additive([1e-3, 1e-2], ntau=5.0), seed=3,
+                             monitors=[vb.monitors.Raw(), _StopAt(at_step)])
+
+    reference = sim(10**9).run(40.0, chunk_steps=30, out=tmp_path / "ref.nc")
+    out = tmp_path / "run.nc"
+    with pytest.raises(vb.SimulationInterrupted):
+        sim(150).run(40.0, chunk_steps=50, out=out)
+    resumed = sim(10**9).run(40.0, chunk_steps=70, out=out, resume=True)
+    assert resumed.status == "complete"
+    np.testing.assert_array_equal(resumed.raw.values, reference.raw.values)

@@ -95,7 +95,7 @@ def _simulate(args: argparse.Namespace) -> int:
             raise ValueError(f"Unknown coupling {args.coupling!r}.{suggest(args.coupling, COUPLINGS)} "
                              f"Available: {sorted(COUPLINGS)}.")
         coupling = COUPLINGS[args.coupling](**_key_values(args.coupling_param, "--coupling-param"))
-        noise = vb.noise.Additive(args.noise) if args.noise > 0 else None
+        noise = vb.noise.Additive(args.noise, args.noise_tau) if args.noise > 0 else None
         monitors = [_monitor(m) for m in args.monitor]
         atlas = leadfield = None
         if args.bold_tr > 0:
@@ -344,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--noise", type=float, default=1e-3,
                      help="additive noise intensity D for every state variable, "
                           "(unit of the variable)^2/ms (default 1e-3; 0: deterministic)")
+    sim.add_argument("--noise-tau", type=float, default=0.0,
+                     help="correlation time of the noise in ms (default 0: white; > 0: "
+                          "exponentially correlated, TVB's ntau)")
     sim.add_argument("--seed", type=int, default=42,
                      help="seed of the initial history and the noise (default 42)")
     sim.add_argument("--monitor", action="append", default=None, metavar="KIND[:PERIOD]",

@@ -1,32 +1,57 @@
-r"""Additive white noise, as TVB's ``Additive`` noise.
+r"""Additive noise, as TVB's ``Additive`` noise: white, or coloured with ``ntau``.
 
 The increment added per step to state variable :math:`v` is
 
-.. math:: \Delta W_v = \sqrt{2 D_v \, \Delta t}\; \xi, \qquad \xi \sim \mathcal N(0, 1)
+.. math:: \Delta W_v = \sqrt{2 D_v \, \Delta t}\; \xi_n, \qquad \xi_n \sim \mathcal N(0, 1)
 
 with :math:`D_v` = ``nsig[v]`` (units of the variable squared per ms) and
 :math:`\Delta t` the step in ms. Euler-Maruyama adds it once; stochastic Heun
 adds the same draw to the predictor and to the corrector (TVB's scheme).
+
+With a correlation time :math:`\tau_n` = ``ntau`` > 0 ms the noise is
+exponentially correlated (TVB's coloured noise, the integral algorithm of Fox
+et al. 1988): per variable and region an Ornstein-Uhlenbeck sequence of unit
+variance, :math:`\eta_n = E\,\eta_{n-1} + \sqrt{1 - E^2}\,\xi_n` with
+:math:`E = e^{-\Delta t / \tau_n}`, gives the increment
+
+.. math:: \Delta W_v = \sqrt{2 D_v}\; \frac{\Delta t}{\sqrt{\tau_n}}\; \eta_n,
+
+and :math:`\eta_0 \sim \mathcal N(0, 1)` (drawn from the seed, like the
+:math:`\xi_n`: :func:`vbrain.sim.normals.standard_normals` with the key
+``noise_key(seed) ^ ETA_KEY`` at step 0).
+
+References
+----------
+Fox RF, Gatland IR, Roy R, Vemuri G (1988). Fast, accurate algorithm for
+numerical simulation of exponentially correlated colored noise. Phys Rev A
+38:5938-5940.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._check import check_array
+from ._check import check_array, check_range
+
+#: XORed into a seed's noise key to draw the initial coloured-noise state eta_0
+ETA_KEY = np.uint64(0xD1B54A32D192ED03)
 
 
 class Additive:
-    """Additive Gaussian white noise with per-variable intensity.
+    """Additive Gaussian noise with per-variable intensity, white or coloured.
 
     Parameters
     ----------
     nsig : float or array of shape (n_state,) or (n_state, n_regions)
         Noise intensity :math:`D` per state variable (and region), in
         (unit of the variable)^2 / ms. Zero switches noise off for a variable.
+    ntau : float, default 0
+        Correlation time in ms of exponentially correlated (coloured) noise, as
+        TVB's ``ntau``; 0 for white noise.
     """
 
-    def __init__(self, nsig: float | np.ndarray = 1.0) -> None:
+    def __init__(self, nsig: float | np.ndarray = 1.0, ntau: float = 0.0) -> None:
+        self.ntau = float(check_range("ntau", ntau, 0.0))
         self.nsig = check_array("nsig", nsig, nonnegative=True)
         if self.nsig.ndim > 2:
             raise ValueError(
@@ -35,7 +60,8 @@ class Additive:
             )
 
     def amplitude(self, n_state: int, n_regions: int, dt: float) -> np.ndarray:
-        """Per-step standard deviation sqrt(2 D dt), shape (n_state, n_regions)."""
+        """The factor of each step's draw (white: sqrt(2 D dt), the increment's standard
+        deviation; coloured: sqrt(2 D) dt / sqrt(ntau), of eta), (n_state, n_regions)."""
         nsig = self.nsig
         if nsig.ndim == 1 and nsig.shape[0] != n_state:
             raise ValueError(
@@ -48,7 +74,18 @@ class Additive:
             )
         full = np.broadcast_to(nsig.reshape(nsig.shape + (1,) * (2 - nsig.ndim))
                                if nsig.ndim < 2 else nsig, (n_state, n_regions))
+        if self.ntau > 0.0:
+            return np.sqrt(2.0 * full) * dt / np.sqrt(self.ntau)
         return np.sqrt(2.0 * full * dt)
 
+    def decay(self, dt: float) -> np.ndarray:
+        """Coloured noise's (E, sqrt(1 - E^2)), E = exp(-dt / ntau); white noise: (0, 1)."""
+        if self.ntau == 0.0:
+            return np.array([0.0, 1.0])
+        E = np.exp(-dt / self.ntau)
+        return np.array([E, np.sqrt(1.0 - E * E)])
+
     def __repr__(self) -> str:
+        if self.ntau > 0.0:
+            return f"Additive(nsig={self.nsig.tolist()}, ntau={self.ntau})"
         return f"Additive(nsig={self.nsig.tolist()})"

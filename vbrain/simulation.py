@@ -22,11 +22,11 @@ from ._check import byte_size, check_option, check_range, suggest, validate_type
 from .coupling import Coupling, Linear
 from .models.base import Model
 from .monitors import Monitor, RunInfo, TemporalAverage
-from .noise import Additive
+from .noise import ETA_KEY, Additive
 from .result import Result, ResultWriter, label_samples
 from .sim import checkpoint
 from .sim.kernel import SCHEMES, make_kernel, parameter_pair
-from .sim.normals import noise_key
+from .sim.normals import noise_key, standard_normals
 
 logger = logging.getLogger(__name__)
 
@@ -426,7 +426,8 @@ class Simulation:
         amp = None
         n_state = len(model.state_variables)
         if "noise__nsig" in params:  # per member: (n_state, n_regions, n_batch)
-            amp = np.stack([Additive(v).amplitude(n_state, n, self.dt)
+            ntau = 0.0 if self.noise is None else self.noise.ntau
+            amp = np.stack([Additive(v, ntau).amplitude(n_state, n, self.dt)
                             for v in batch_coords["noise__nsig"]], axis=-1)
         elif self.noise is not None:
             amp = self.noise.amplitude(n_state, n, self.dt)
@@ -549,11 +550,13 @@ class Simulation:
 
             drive = StimulusDrive(self.stimuli, model, conn, nb, self.dt, n_total)
             drive.check_monitors([mon.name for mon in self.monitors])
+        colored = prep.amp is not None and self.noise is not None and self.noise.ntau > 0.0
         kernel, fill, rewrite_history = make_kernel(
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
             noisy=prep.amp is not None, driven=drive is not None, bounded=bounded,
-            record_c=record_c, uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
+            record_c=record_c, colored=colored,
+            uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
         n_cols = 2 * prep.horizon + _BLOCK + _SLACK
         self._check_history_fits(prep.horizon, 8 * (prep.horizon * n_state * m + n_comp * n_cols * m))
         hist_states = self._history(prep.horizon, prep.seeds).reshape(prep.horizon, n_state, m)
@@ -593,6 +596,11 @@ class Simulation:
             zrow = np.array([distinct.index(s) for s in prep.seeds], dtype=np.int64)
             zamp = prep.amp if prep.amp.ndim == 3 else prep.amp[:, :, None]
             zactive = np.any(zamp != 0.0, axis=(1, 2))  # variables with noise: drawn
+        eta, decay = np.zeros((n_state, m)), np.array([0.0, 1.0])
+        if colored:  # eta_0 ~ N(0, 1) per node, from each member's key (noise.py)
+            decay = self.noise.decay(self.dt)
+            eta0 = [standard_normals(k ^ ETA_KEY, 0, 1, n_state, n)[0] for k in keys]
+            eta.reshape(n_state, n, nb)[...] = np.stack([eta0[r] for r in zrow], axis=-1)
         step = 0
         ckpt_path = None if out is None else Path(str(out) + ".ckpt.npz")
         config = self._config_hash(attrs, params, seeds, templates)
@@ -602,6 +610,8 @@ class Simulation:
             x[...] = state["x"]
             H[...] = state["H"]
             keys[...] = state["noise_keys"]  # a seed of None drew its key at random
+            if state["noise_eta"].size:  # (checkpoints before coloured noise have none)
+                eta[...] = state["noise_eta"]
             for mon, mon_state in zip(self.monitors, state["monitor_states"]):
                 mon.set_state(mon_state)
             sink = ResultWriter.reopen(out, state["sizes"])
@@ -621,7 +631,7 @@ class Simulation:
         def save_checkpoint() -> None:
             sink.flush()
             checkpoint.save(ckpt_path, config=config, step=step, cur=cur, x=x, H=H,
-                            noise_keys=keys,
+                            noise_keys=keys, noise_eta=eta,
                             monitor_states=[mon.get_state() for mon in self.monitors],
                             sizes=sink.sizes())
 
@@ -644,7 +654,7 @@ class Simulation:
                                           _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w,
                                           prep.wsum, cvar, p_pair,
                                           cp_pair, lo, hi, incr[off:off + count],
-                                          keys, step + off, zactive, zrow, zamp,
+                                          keys, step + off, zactive, zrow, zamp, eta, decay,
                                           trace[off:off + count], window, S, acc,
                                           c_trace[off:off + count] if record_c else c_trace)
 
@@ -656,7 +666,7 @@ class Simulation:
                                    _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w, prep.wsum,
                                    cvar, p_pair, cp_pair, lo, hi,
                                    np.zeros((1, n_state, m)) if drive is not None else no_incr,
-                                   keys, n_total, zactive, zrow, zamp,
+                                   keys, n_total, zactive, zrow, zamp, eta.copy(), decay,
                                    np.empty((1, n_state, m)), 1, S, acc, c_last)
                             return c_last
 

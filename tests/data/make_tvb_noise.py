@@ -14,8 +14,8 @@ and the test compares vbrain's with them.
 
 Each npz (plain arrays, no pickles): ``meta`` (JSON: case, versions, classes,
 parameters, integrator, dt, speed, duration, skip, nsig), ``state_names``,
-``initial`` (n_state,), ``nsig`` (n_state,), ``mean`` and ``std`` (n_state, 76),
-``n_samples``.
+``initial`` (n_state,), ``nsig`` (n_state,), ``ntau`` (ms, 0: white noise),
+``mean`` and ``std`` (n_state, 76), ``n_samples``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ CASES = {
                       coupling="Linear", coupling_params=dict(a=0.01, b=0.0),
                       integrator="EulerStochastic", nsig=[1e-4, 1e-3], initial=[0.1, -2.0],
                       duration=20_000.0, skip=2_000.0, seed=7),
+    # exponentially correlated (coloured) noise, correlation time ntau = 10 ms
+    "mpr_heun_coloured": dict(model="MontbrioPazoRoxin", model_params={},
+                              coupling="Linear", coupling_params=dict(a=0.01, b=0.0),
+                              integrator="HeunStochastic", nsig=[1e-3, 1e-2], ntau=10.0,
+                              initial=[0.1, -2.0], duration=20_000.0, skip=2_000.0, seed=11),
 }
 
 
@@ -64,7 +69,8 @@ def run(name: str, case: dict) -> dict:
     cpl = getattr(coupling, case["coupling"])(**{k: np.array([v]) for k, v in
                                                   case["coupling_params"].items()})
     integ = getattr(integrators, case["integrator"])(
-        dt=DT, noise=noise.Additive(nsig=np.array(case["nsig"]), noise_seed=case["seed"]))
+        dt=DT, noise=noise.Additive(nsig=np.array(case["nsig"]), ntau=case.get("ntau", 0.0),
+                                    noise_seed=case["seed"]))
     sim = simulator.Simulator(connectivity=conn, model=model, coupling=cpl, integrator=integ,
                               monitors=(monitors.TemporalAverage(period=1.0),),
                               initial_conditions=ic, simulation_length=case["duration"])
@@ -76,7 +82,7 @@ def run(name: str, case: dict) -> dict:
                 **case)
     return dict(meta=np.array(json.dumps(meta)), state_names=np.array(names),
                 initial=np.array(case["initial"], dtype=float),
-                nsig=np.array(case["nsig"], dtype=float),
+                nsig=np.array(case["nsig"], dtype=float), ntau=np.array(case.get("ntau", 0.0)),
                 mean=keep.mean(axis=0), std=keep.std(axis=0), n_samples=np.array(len(keep)))
 
 

@@ -312,7 +312,7 @@ def _simulation(cfg: dict, conn: Any, monitors: list, stimuli: list) -> Any:
     coupling = COUPLINGS[cfg["coupling"]["name"]](**cfg["coupling"]["parameters"])
     integ = cfg["integration"]
     nsig = np.asarray(integ["noise"], dtype=np.float64)
-    noise = vb.noise.Additive(nsig) if np.any(nsig > 0) else None
+    noise = vb.noise.Additive(nsig, integ["noise_tau"]) if np.any(nsig > 0) else None
     kw = {"stimuli": stimuli} if stimuli else {}
     insets = _insets(cfg, conn)
     if insets:
@@ -389,8 +389,8 @@ def _apply_fit(sim: Any, best: Mapping[str, Any]) -> None:
     from ..noise import Additive
 
     for k, v in best.items():
-        if k == "noise__nsig":
-            sim.noise = Additive(float(v))
+        if k == "noise__nsig":  # (a coloured noise keeps its correlation time)
+            sim.noise = Additive(float(v), getattr(sim.noise, "ntau", 0.0))
         elif k.startswith("model__"):
             sim.model.set_params(**{k[7:]: v})
         else:

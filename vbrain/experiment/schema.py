@@ -110,6 +110,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "noise": Key("number|list", 1e-3, "additive noise intensity D per state variable, "
                                           "(unit of the variable)^2/ms; 0 = deterministic",
                      low=0.0),
+        "noise_tau": Key("float", 0.0, "correlation time of the noise, ms (0: white; > 0: "
+                                       "exponentially correlated, TVB's ntau)", low=0.0),
     },
     "fit": {
         "params": Key("table", None, "parameters to fit: {\"coupling.a\" = [lo, hi] or "

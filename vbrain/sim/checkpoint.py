@@ -20,13 +20,14 @@ import numpy as np
 
 
 def save(path: str | os.PathLike, *, config: str, step: int, cur: int, x: np.ndarray,
-         H: np.ndarray, noise_keys: np.ndarray, monitor_states: list[dict[str, np.ndarray]],
-         sizes: dict[str, int]) -> Path:
+         H: np.ndarray, noise_keys: np.ndarray, noise_eta: np.ndarray,
+         monitor_states: list[dict[str, np.ndarray]], sizes: dict[str, int]) -> Path:
     """Write a checkpoint atomically and return its path."""
     path = Path(path)
     arrays: dict[str, Any] = {
         "config": np.array(config), "step": np.array(step), "cur": np.array(cur),
         "x": x, "H": H, "noise_keys": np.asarray(noise_keys, dtype=np.uint64),
+        "noise_eta": noise_eta,
         "sizes": np.array(json.dumps(sizes)), "n_monitors": np.array(len(monitor_states)),
     }
     for i, state in enumerate(monitor_states):
@@ -59,6 +60,6 @@ def load(path: str | os.PathLike, config: str) -> dict[str, Any]:
         monitors.append({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
     return {
         "step": int(arrays["step"]), "cur": int(arrays["cur"]), "x": arrays["x"],
-        "H": arrays["H"], "noise_keys": arrays["noise_keys"],
+        "H": arrays["H"], "noise_keys": arrays["noise_keys"], "noise_eta": arrays.get("noise_eta", np.zeros(0)),
         "sizes": json.loads(str(arrays["sizes"])), "monitor_states": monitors,
     }

@@ -5,6 +5,7 @@ kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
 coupling's per-node functions), ``fill_normals`` (the noise's draws,
 sim/normals.py) and the constants ``SCHEME``, ``N_STATE``,
 ``N_COMP``, ``BATCHED``, ``NOISY`` (noise, drawn and scaled here per step),
+``COLORED`` (the noise exponentially correlated),
 ``DRIVEN`` (per-node stimulus increments), ``STOCHASTIC`` (either),
 ``BOUNDED``, ``RECORD_C`` (keep every step's coupling, for insets) and ``FUSED``
 (a stage's update in the loop of its dfun) bound in its namespace,
@@ -118,7 +119,7 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 @njit(cache=True, error_model="numpy", nogil=True)
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
-           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zactive, zrow, zamp,
+           self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zactive, zrow, zamp, eta, decay,
            trace, every, S, acc, c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
@@ -131,8 +132,10 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     ``z[zrow[b], v, i] * zamp[v, i, b]`` (z: the standard normal draws of absolute
     step ``step0 + step`` for each seed's key in ``keys``, made here for the
     variables with ``zactive[v]``; member b's seed row and amplitude; ``zamp``'s
-    last axis may be 1 for every member alike)
-    plus the stimulus ``incr[step]`` (n_state, n_nodes).
+    last axis may be 1 for every member alike) or, for coloured noise
+    (``COLORED``), ``eta[v, k] * zamp[v, i, b]`` after the update
+    ``eta[v, k] = decay[0] * eta[v, k] + decay[1] * z`` (``eta``, (n_state, n_nodes),
+    carried from chunk to chunk), plus the stimulus ``incr[step]`` (n_state, n_nodes).
     """
     # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C, FUSED are compile-time constants:
     # loops over them unroll and dead branches vanish
@@ -213,7 +216,16 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                         c_trace[step, q, k] = c[q, k]
             if NOISY:  # this step's draws (sim/normals.py), scaled per node
                 t = np.uint64(step0 + step)
-                if common:  # one seed, one amplitude: a broadcast
+                if COLORED:  # exponentially correlated: each node's eta moves, then scales
+                    for r in range(keys.shape[0]):
+                        fill_normals(keys[r], t, zactive, zs[r])
+                    for v in range(N_STATE):
+                        for i in range(n_regions):
+                            for b in range(nb):
+                                k = i * nb + b
+                                eta[v, k] = decay[0] * eta[v, k] + decay[1] * zs[zrow[b], v, i]
+                                e[v, k] = eta[v, k] * zamp[v, i, b if per_member else 0]
+                elif common:  # one seed, one amplitude: a broadcast
                     zr = zs[first_row]
                     fill_normals(keys[first_row], t, zactive, zr)
                     for v in range(N_STATE):

@@ -158,6 +158,21 @@ for _w in (
              "Epileptor"),
     Workload("lb", "LarterBreakspear", 0.0128, {"V": 0.0, "W": 0.1, "Z": 0.0}, (0.0, 0.0256),
              "LarterBreakspear"),
+    Workload("epileptor2d", "Epileptor2D", 0.001, {"x1": -1.5, "z": 3.2}, (0.0, 0.002),
+             "Epileptor2D", coupling_class="Difference"),
+    Workload("epileptor_rs", "EpileptorRestingState", 0.001,
+             {"x1": -1.5, "y1": -10.0, "z": 3.8, "x2": -1.0, "y2": 0.005, "g": 0.0, "x_rs": 0.5,
+              "y_rs": 0.5}, (0.0, 0.002), "EpileptorRestingState", coupling_class="Difference"),
+    Workload("deco", "DecoBalancedExcInh", 0.1, {"S_e": 0.5, "S_i": 0.5}, (0.0, 0.2),
+             "DecoBalancedExcInh"),
+    Workload("zj", "ZetterbergJansen", 0.01, {n: 0.0 for n in (
+        "v1", "y1", "v2", "y2", "v3", "y3", "v4", "y4", "v5", "y5", "v6", "v7")}, (0.0, 0.02),
+        "ZetterbergJansen"),
+    Workload("cb2d", "CoombesByrne2D", 0.001, {"r": 0.5, "V": -1.0}, (0.0, 0.002),
+             "CoombesByrne2D"),
+    Workload("dg", "DumontGutkin", 0.001, {"r_e": 0.1, "V_e": -2.0, "s_ee": 0.0, "s_ei": 0.0,
+                                            "r_i": 0.1, "V_i": -2.0, "s_ie": 0.0, "s_ii": 0.0},
+             (0.0, 0.002), "DumontGutkin"),
 ):
     WORKLOADS[_w.key] = _w
 

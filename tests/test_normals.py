@@ -225,3 +225,21 @@ def test_coloured_noise_resumes_exactly(tmp_path):
     resumed = sim(10**9).run(40.0, chunk_steps=70, out=out, resume=True)
     assert resumed.status == "complete"
     np.testing.assert_array_equal(resumed.raw.values, reference.raw.values)
+
+
+def test_multiplicative_noise_is_its_definition():
+    """Multiplicative(nsig, a, b): each Euler-Maruyama increment is sqrt(2 D dt) z (a x + b),
+    x at the step's start, z the seed's draws (TVB's g(x) = sqrt(2 D) (a x + b))."""
+    n, dt, gamma, a, b = 3, 0.1, -0.5, 0.5, 1.0
+    conn = vb.Connectome(weights=np.zeros((n, n)), lengths=np.zeros((n, n)))
+    sim = vb.Simulation(conn, _TwoLinear(gamma=gamma), vb.coupling.Linear(a=0.0), dt=dt,
+                        integrator="euler", seed=4,
+                        noise=vb.noise.Multiplicative([0.02, 0.03], a=a, b=b),
+                        monitors=[vb.monitors.Raw()], initial_history=np.zeros((1, 2, n)))
+    x = sim.run(5.0, chunk_steps=7, progress=False).raw.values
+    x = np.concatenate([np.zeros((1, 2, n)), x])
+    amp = np.sqrt(2.0 * np.array([0.02, 0.03]) * dt)[None, :, None]
+    z = (x[1:] - (1.0 + dt * gamma) * x[:-1]) / (amp * (a * x[:-1] + b))
+    np.testing.assert_allclose(z, standard_normals(noise_key(4), 0, 50, 2, n), rtol=0, atol=1e-9)
+    swept = sim.sweep(5.0, noise__nsig=[[0.02, 0.03], [0.01, 0.03]], progress=False)
+    np.testing.assert_array_equal(swept.raw.values[..., 0], x[1:])  # a sweep keeps the kind

@@ -24,7 +24,15 @@ DATA = Path(__file__).parent / "data"
 #: difference| in TVB standard deviations). RWW's S has a 100 ms time constant, so
 #: its 25 s give fewer independent samples than MPR's and wider bands.
 TOLERANCE = {"rww_heun": (0.03, (0.8, 1.25), 0.5), "mpr_euler": (0.015, (0.97, 1.03), 0.1),
-             "mpr_heun_coloured": (0.02, (0.9, 1.1), 0.2)}
+             "mpr_heun_coloured": (0.02, (0.9, 1.1), 0.2),
+             "rww_heun_multiplicative": (0.03, (0.8, 1.25), 0.5)}
+
+
+def _noise(ref: dict) -> vb.noise.Additive:
+    mul = ref.get("mul", np.zeros(0))
+    if mul.size:
+        return vb.noise.Multiplicative(ref["nsig"], *mul, ntau=float(ref["ntau"]))
+    return vb.noise.Additive(ref["nsig"], float(ref["ntau"]))
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +52,7 @@ def test_noise_statistics_match_tvb(case: str, conn76) -> None:
                         speed=meta["speed"], dt=meta["dt"],
                         integrator={"HeunStochastic": "heun",
                                     "EulerStochastic": "euler"}[meta["integrator"]],
-                        noise=vb.noise.Additive(ref["nsig"], float(ref["ntau"])),
+                        noise=_noise(ref),
                         monitors=[vb.monitors.TemporalAverage(1.0)],
                         initial_history=np.repeat(ref["initial"][:, None], conn76.n_regions, 1))
     tavg = sim.sweep(meta["duration"], seeds=[1, 2, 3, 4], progress=False)["tavg"]

@@ -1,4 +1,5 @@
-r"""Additive noise, as TVB's ``Additive`` noise: white, or coloured with ``ntau``.
+r"""Additive and multiplicative noise, as TVB's ``Additive`` and ``Multiplicative``: white,
+or coloured with ``ntau``.
 
 The increment added per step to state variable :math:`v` is
 
@@ -20,14 +21,24 @@ and :math:`\eta_0 \sim \mathcal N(0, 1)` (drawn from the seed, like the
 :math:`\xi_n`: :func:`vbrain.sim.normals.standard_normals` with the key
 ``noise_key(seed) ^ ETA_KEY`` at step 0).
 
+``Multiplicative`` scales the increment by a linear function of the variable
+at the start of the step, TVB's default ``b`` equation:
+:math:`\Delta W_v (a\,x_v + b)`, i.e. TVB's :math:`g(x) = \sqrt{2 D}\,(a x + b)`
+(Kloeden & Platen 1995, eq. 4.6), the same product in both stages of stochastic Heun.
+
 References
 ----------
+Kloeden PE, Platen E (1995). Numerical Solution of Stochastic Differential
+Equations. Springer.
+
 Fox RF, Gatland IR, Roy R, Vemuri G (1988). Fast, accurate algorithm for
 numerical simulation of exponentially correlated colored noise. Phys Rev A
 38:5938-5940.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -78,6 +89,12 @@ class Additive:
             return np.sqrt(2.0 * full) * dt / np.sqrt(self.ntau)
         return np.sqrt(2.0 * full * dt)
 
+    def with_nsig(self, nsig: float | np.ndarray) -> Additive:
+        """The same noise with another intensity (a fitted or swept ``nsig``)."""
+        out = copy.copy(self)
+        out.nsig = check_array("nsig", nsig, nonnegative=True)
+        return out
+
     def decay(self, dt: float) -> np.ndarray:
         """Coloured noise's (E, sqrt(1 - E^2)), E = exp(-dt / ntau); white noise: (0, 1)."""
         if self.ntau == 0.0:
@@ -89,3 +106,29 @@ class Additive:
         if self.ntau > 0.0:
             return f"Additive(nsig={self.nsig.tolist()}, ntau={self.ntau})"
         return f"Additive(nsig={self.nsig.tolist()})"
+
+
+class Multiplicative(Additive):
+    """Multiplicative Gaussian noise: the additive increment times (a x + b), as TVB's
+    ``Multiplicative`` with its default linear ``b`` equation.
+
+    Parameters
+    ----------
+    nsig : float or array of shape (n_state,) or (n_state, n_regions)
+        Noise intensity :math:`D` per state variable (and region), per ms (in
+        (unit of the variable)^2 / ms when multiplied by the squared factor's unit).
+    a, b : float, default 1 and 0
+        The factor :math:`a x + b` (x the variable at the start of the step).
+    ntau : float, default 0
+        Correlation time in ms (coloured noise, as :class:`Additive`).
+    """
+
+    def __init__(self, nsig: float | np.ndarray = 1.0, a: float = 1.0, b: float = 0.0,
+                 ntau: float = 0.0) -> None:
+        super().__init__(nsig, ntau)
+        self.a = check_range("a", a)
+        self.b = check_range("b", b)
+
+    def __repr__(self) -> str:
+        tau = f", ntau={self.ntau}" if self.ntau > 0.0 else ""
+        return f"Multiplicative(nsig={self.nsig.tolist()}, a={self.a}, b={self.b}{tau})"

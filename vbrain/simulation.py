@@ -22,7 +22,7 @@ from ._check import byte_size, check_option, check_range, suggest, validate_type
 from .coupling import Coupling, Linear
 from .models.base import Model
 from .monitors import Monitor, RunInfo, TemporalAverage
-from .noise import ETA_KEY, Additive
+from .noise import ETA_KEY, Additive, Multiplicative
 from .result import Result, ResultWriter, label_samples
 from .sim import checkpoint
 from .sim.kernel import SCHEMES, make_kernel, parameter_pair
@@ -426,8 +426,8 @@ class Simulation:
         amp = None
         n_state = len(model.state_variables)
         if "noise__nsig" in params:  # per member: (n_state, n_regions, n_batch)
-            ntau = 0.0 if self.noise is None else self.noise.ntau
-            amp = np.stack([Additive(v, ntau).amplitude(n_state, n, self.dt)
+            noise = Additive() if self.noise is None else self.noise
+            amp = np.stack([noise.with_nsig(v).amplitude(n_state, n, self.dt)
                             for v in batch_coords["noise__nsig"]], axis=-1)
         elif self.noise is not None:
             amp = self.noise.amplitude(n_state, n, self.dt)
@@ -551,11 +551,14 @@ class Simulation:
             drive = StimulusDrive(self.stimuli, model, conn, nb, self.dt, n_total)
             drive.check_monitors([mon.name for mon in self.monitors])
         colored = prep.amp is not None and self.noise is not None and self.noise.ntau > 0.0
+        mul = (np.array([self.noise.a, self.noise.b]) if isinstance(self.noise, Multiplicative)
+               else np.array([1.0, 0.0]))
         kernel, fill, rewrite_history = make_kernel(
             type(model).dfun, self.coupling.pre, self.coupling.post, SCHEMES[self.integrator],
             n_state=n_state, n_comp=n_comp, batched=nb > 1,
             noisy=prep.amp is not None, driven=drive is not None, bounded=bounded,
             record_c=record_c, colored=colored,
+            multiplicative=prep.amp is not None and isinstance(self.noise, Multiplicative),
             uniform=(_uniform_rows(prep.p), _uniform_rows(prep.cp)))
         n_cols = 2 * prep.horizon + _BLOCK + _SLACK
         self._check_history_fits(prep.horizon, 8 * (prep.horizon * n_state * m + n_comp * n_cols * m))
@@ -655,6 +658,7 @@ class Simulation:
                                           prep.wsum, cvar, p_pair,
                                           cp_pair, lo, hi, incr[off:off + count],
                                           keys, step + off, zactive, zrow, zamp, eta, decay,
+                                          mul,
                                           trace[off:off + count], window, S, acc,
                                           c_trace[off:off + count] if record_c else c_trace)
 
@@ -666,7 +670,7 @@ class Simulation:
                                    _BLOCK, _SUB, *prep.long, *prep.short, prep.self_w, prep.wsum,
                                    cvar, p_pair, cp_pair, lo, hi,
                                    np.zeros((1, n_state, m)) if drive is not None else no_incr,
-                                   keys, n_total, zactive, zrow, zamp, eta.copy(), decay,
+                                   keys, n_total, zactive, zrow, zamp, eta.copy(), decay, mul,
                                    np.empty((1, n_state, m)), 1, S, acc, c_last)
                             return c_last
 

@@ -14,8 +14,9 @@ and the test compares vbrain's with them.
 
 Each npz (plain arrays, no pickles): ``meta`` (JSON: case, versions, classes,
 parameters, integrator, dt, speed, duration, skip, nsig), ``state_names``,
-``initial`` (n_state,), ``nsig`` (n_state,), ``ntau`` (ms, 0: white noise),
-``mean`` and ``std`` (n_state, 76), ``n_samples``.
+``initial`` (n_state,), ``nsig`` (n_state,), ``ntau`` (ms, 0: white noise), ``mul``
+((a, b) of multiplicative noise, empty for additive), ``mean`` and ``std``
+(n_state, 76), ``n_samples``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ CASES = {
                               coupling="Linear", coupling_params=dict(a=0.01, b=0.0),
                               integrator="HeunStochastic", nsig=[1e-3, 1e-2], ntau=10.0,
                               initial=[0.1, -2.0], duration=20_000.0, skip=2_000.0, seed=11),
+    # multiplicative: g(S) = sqrt(2 D) (a S + b), TVB's default linear b equation
+    "rww_heun_multiplicative": dict(model="ReducedWongWang", model_params={},
+                                    coupling="Linear", coupling_params=dict(a=0.01, b=0.0),
+                                    integrator="HeunStochastic", nsig=[4e-5], mul=[1.0, 0.0],
+                                    initial=[0.1], duration=30_000.0, skip=5_000.0, seed=13),
 }
 
 
@@ -68,9 +74,15 @@ def run(name: str, case: dict) -> dict:
         ic[:, i] = value
     cpl = getattr(coupling, case["coupling"])(**{k: np.array([v]) for k, v in
                                                   case["coupling_params"].items()})
-    integ = getattr(integrators, case["integrator"])(
-        dt=DT, noise=noise.Additive(nsig=np.array(case["nsig"]), ntau=case.get("ntau", 0.0),
-                                    noise_seed=case["seed"]))
+    kw = dict(nsig=np.array(case["nsig"]), ntau=case.get("ntau", 0.0), noise_seed=case["seed"])
+    if "mul" in case:
+        from tvb.datatypes import equations
+
+        a, b = case["mul"]
+        the_noise = noise.Multiplicative(b=equations.Linear(parameters={"a": a, "b": b}), **kw)
+    else:
+        the_noise = noise.Additive(**kw)
+    integ = getattr(integrators, case["integrator"])(dt=DT, noise=the_noise)
     sim = simulator.Simulator(connectivity=conn, model=model, coupling=cpl, integrator=integ,
                               monitors=(monitors.TemporalAverage(period=1.0),),
                               initial_conditions=ic, simulation_length=case["duration"])
@@ -83,6 +95,7 @@ def run(name: str, case: dict) -> dict:
     return dict(meta=np.array(json.dumps(meta)), state_names=np.array(names),
                 initial=np.array(case["initial"], dtype=float),
                 nsig=np.array(case["nsig"], dtype=float), ntau=np.array(case.get("ntau", 0.0)),
+                mul=np.array(case.get("mul", [])),
                 mean=keep.mean(axis=0), std=keep.std(axis=0), n_samples=np.array(len(keep)))
 
 

@@ -389,8 +389,8 @@ def _apply_fit(sim: Any, best: Mapping[str, Any]) -> None:
     from ..noise import Additive
 
     for k, v in best.items():
-        if k == "noise__nsig":  # (a coloured noise keeps its correlation time)
-            sim.noise = Additive(float(v), getattr(sim.noise, "ntau", 0.0))
+        if k == "noise__nsig":  # (the noise keeps its kind and correlation time)
+            sim.noise = Additive(float(v)) if sim.noise is None else sim.noise.with_nsig(float(v))
         elif k.startswith("model__"):
             sim.model.set_params(**{k[7:]: v})
         else:

@@ -517,8 +517,8 @@ def _with_params(sim: Any, best: Mapping[str, Any]) -> Any:
 
     out = copy.deepcopy(sim)
     for k, v in best.items():
-        if k == "noise__nsig":  # (a coloured noise keeps its correlation time)
-            out.noise = Additive(float(v), getattr(out.noise, "ntau", 0.0))
+        if k == "noise__nsig":  # (the noise keeps its kind and correlation time)
+            out.noise = Additive(float(v)) if out.noise is None else out.noise.with_nsig(float(v))
         elif k.startswith("model__"):
             out.model.set_params(**{k[7:]: v})
         elif k.startswith("coupling__"):

@@ -91,7 +91,8 @@ def _fingerprint(func) -> bytes:
 
 def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batched: bool,
                 noisy: bool, driven: bool, bounded: bool, record_c: bool = False,
-                colored: bool = False, uniform: tuple = ((), ())):
+                colored: bool = False, multiplicative: bool = False,
+                uniform: tuple = ((), ())):
     """Return (loop, history filler) compiled for this model, coupling and scheme.
 
     Parameters
@@ -109,6 +110,8 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
         Keep every step's coupling in ``c_trace`` (insets read their input there).
     colored : bool
         The noise is exponentially correlated (an eta state per node, see loop.py).
+    multiplicative : bool
+        The noise is scaled by a linear function of the state (see loop.py).
     uniform : (tuple of int, tuple of int)
         Rows of the model's and of the coupling's parameter arrays that hold
         one value for every node (read once, see ``specialise``).
@@ -120,14 +123,15 @@ def make_kernel(dfun, pre, post, scheme: int, *, n_state: int, n_comp: int, batc
     """
     with _lock:  # threads of one sweep may ask for the same kernel at once
         return _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, driven,
-                            bounded, record_c, colored,
+                            bounded, record_c, colored, multiplicative,
                             tuple(tuple(int(j) for j in u) for u in uniform))
 
 
 def _make_kernel(dfun, pre, post, scheme, n_state, n_comp, batched, noisy, driven, bounded,
-                 record_c, colored, uniform):
+                 record_c, colored, multiplicative, uniform):
     constants = dict(SCHEME=scheme, N_STATE=int(n_state), N_COMP=int(n_comp),
                      BATCHED=bool(batched), NOISY=bool(noisy), COLORED=bool(noisy and colored),
+                     MULTIPLICATIVE=bool(noisy and multiplicative),
                      DRIVEN=bool(driven),
                      STOCHASTIC=bool(noisy or driven), BOUNDED=bool(bounded),
                      RECORD_C=bool(record_c),

@@ -5,7 +5,8 @@ kernel cache with the names ``dfun``, ``pre``, ``post`` (the model's and
 coupling's per-node functions), ``fill_normals`` (the noise's draws,
 sim/normals.py) and the constants ``SCHEME``, ``N_STATE``,
 ``N_COMP``, ``BATCHED``, ``NOISY`` (noise, drawn and scaled here per step),
-``COLORED`` (the noise exponentially correlated),
+``COLORED`` (the noise exponentially correlated), ``MULTIPLICATIVE`` (scaled by a
+linear function of the state),
 ``DRIVEN`` (per-node stimulus increments), ``STOCHASTIC`` (either),
 ``BOUNDED``, ``RECORD_C`` (keep every step's coupling, for insets) and ``FUSED``
 (a stage's update in the loop of its dfun) bound in its namespace,
@@ -120,7 +121,7 @@ def _stream(acc, Hf, start, end, col, w, d, base, n_cols, nb, cur, run):  # prag
 def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
            long_ptr, long_col, long_w, long_d, short_row, short_col, short_w, short_d,
            self_w, wsum, cvar, p, cp, lo, hi, incr, keys, step0, zactive, zrow, zamp, eta, decay,
-           trace, every, S, acc, c_trace):  # pragma: no cover
+           mul, trace, every, S, acc, c_trace):  # pragma: no cover
     """Advance ``n_steps``; return (steps done, failing node or -1, new ``cur``).
 
     Compiled with ``error_model="numpy"`` (no division-by-zero checks) and with
@@ -135,7 +136,9 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     last axis may be 1 for every member alike) or, for coloured noise
     (``COLORED``), ``eta[v, k] * zamp[v, i, b]`` after the update
     ``eta[v, k] = decay[0] * eta[v, k] + decay[1] * z`` (``eta``, (n_state, n_nodes),
-    carried from chunk to chunk), plus the stimulus ``incr[step]`` (n_state, n_nodes).
+    carried from chunk to chunk), times ``mul[0] * x + mul[1]`` for multiplicative noise
+    (``MULTIPLICATIVE``, x at the step's start), plus the stimulus ``incr[step]``
+    (n_state, n_nodes).
     """
     # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C, FUSED are compile-time constants:
     # loops over them unroll and dead branches vanish
@@ -242,6 +245,10 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
                             for b in range(nb):
                                 e[v, i * nb + b] = (zs[zrow[b], v, i]
                                                     * zamp[v, i, b if per_member else 0])
+            if MULTIPLICATIVE:  # g(x) = sqrt(2 D) (a x + b) at the step's start
+                for v in range(N_STATE):
+                    for k in range(n_nodes):
+                        e[v, k] *= mul[0] * x[v, k] + mul[1]
             if DRIVEN:
                 for v in range(N_STATE):
                     for k in range(n_nodes):

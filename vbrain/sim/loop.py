@@ -8,7 +8,8 @@ sim/normals.py) and the constants ``SCHEME``, ``N_STATE``,
 ``COLORED`` (the noise exponentially correlated), ``MULTIPLICATIVE`` (scaled by a
 linear function of the state),
 ``DRIVEN`` (per-node stimulus increments), ``STOCHASTIC`` (either),
-``BOUNDED``, ``RECORD_C`` (keep every step's coupling, for insets) and ``FUSED``
+``BOUNDED``, ``RECORD_C`` (keep every step's coupling, for insets and coupling
+monitors) and ``FUSED``
 (a stage's update in the loop of its dfun) bound in its namespace,
 so that numba compiles, inlines and caches one specialised loop per
 combination (loops over the constants unroll, dead branches vanish).
@@ -140,8 +141,8 @@ def kernel(x, H, cur, dmax, n_steps, dt, n_batch, block, sub,
     (``MULTIPLICATIVE``, x at the step's start), plus the stimulus ``incr[step]``
     (n_state, n_nodes).
     """
-    # N_STATE, N_COMP, BATCHED, NOISY, DRIVEN, STOCHASTIC, BOUNDED, RECORD_C, FUSED are compile-time constants:
-    # loops over them unroll and dead branches vanish
+    # N_STATE, N_COMP, BATCHED, NOISY, COLORED, MULTIPLICATIVE, DRIVEN, STOCHASTIC, BOUNDED,
+    # RECORD_C, FUSED are compile-time constants: loops over them unroll, dead branches vanish
     n_nodes = x.shape[1]
     n_regions, n_cols = H.shape[1], H.shape[2]
     nb = n_batch if BATCHED else 1

@@ -459,8 +459,8 @@ class Simulation:
     def _check_history_fits(self, horizon: int, n_bytes: int) -> None:
         """A clear error, not a MemoryError, when the delays need more memory than the machine has
         (usually a speed given in the wrong unit)."""
-        total = _physical_memory()
-        if total is not None and n_bytes > total:
+        total = _memory_short_of(n_bytes)
+        if total is not None:
             raise ValueError(
                 f"The longest delay, {(horizon - 1) * self.dt:g} ms ({horizon - 1} steps of "
                 f"dt={self.dt} ms at speed={self.speed} mm/ms), needs {byte_size(n_bytes)} of "
@@ -811,8 +811,8 @@ class _MemorySink:
             rows = max(len(times), int(np.ceil(1.01 * expected)) + 2)
             n_bytes = rows * samples[0].nbytes * (1 if self.shared is None else
                                                   self.shared.n_batch / samples.shape[-1])
-            total = _physical_memory()
-            if total is not None and n_bytes > total:
+            total = _memory_short_of(n_bytes)
+            if total is not None:
                 raise ValueError(
                     f"Keeping the {name!r} output of this run in memory needs "
                     f"{byte_size(n_bytes)} ({rows} samples of {samples[0].nbytes} bytes); this "
@@ -923,6 +923,12 @@ def _physical_memory() -> int | None:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _memory_short_of(n_bytes: float) -> int | None:
+    """The machine's memory in bytes when ``n_bytes`` exceed it, else None."""
+    total = _physical_memory()
+    return total if total is not None and n_bytes > total else None
 
 
 def _n_steps(duration: float, dt: float) -> int:

@@ -85,14 +85,11 @@ from .base import Model, Parameter, StateVariable
 from .vmath import exp
 
 
-@njit(cache=True)
-def _epileptor_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
-    a, b, cc, d, r = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
-    x0, Iext, slope, Iext2, tau = p[6, k], p[7, k], p[8, k], p[9, k], p[10, k]
-    aa, bb, Kvf, Kf, Ks, tt, modification = p[11, k], p[12, k], p[13, k], p[14, k], p[15, k], p[16, k], p[17, k]
+@njit(inline="always")
+def _epileptor6(x, dx, k, c0, c1, a, b, cc, d, r, x0, Iext, slope, Iext2, tau, aa, bb, Kvf, Kf,
+                Ks, tt, modification):  # pragma: no cover - compiled
+    """The six Epileptor equations into dx[0:6, k] (shared with EpileptorRestingState)."""
     x1, y1, z, x2, y2, g = x[0, k], x[1, k], x[2, k], x[3, k], x[4, k], x[5, k]
-    c0 = c[0, k]
-    c1 = c[1, k]
     # population 1
     if x1 < 0.0:
         f1 = -a * x1 * x1 + b * x1
@@ -114,6 +111,15 @@ def _epileptor_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
     dx[4, k] = tt * ((-y2 + f2) / tau)
     # low-pass filter
     dx[5, k] = tt * (-0.01 * (g - 0.1 * x1))
+
+
+@njit(cache=True)
+def _epileptor_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    a, b, cc, d, r = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
+    x0, Iext, slope, Iext2, tau = p[6, k], p[7, k], p[8, k], p[9, k], p[10, k]
+    aa, bb, Kvf, Kf, Ks, tt, modification = p[11, k], p[12, k], p[13, k], p[14, k], p[15, k], p[16, k], p[17, k]
+    _epileptor6(x, dx, k, c[0, k], c[1, k], a, b, cc, d, r, x0, Iext, slope, Iext2, tau, aa, bb,
+                Kvf, Kf, Ks, tt, modification)
 
 
 class Epileptor(Model):
@@ -210,25 +216,11 @@ def _epileptor_rs_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
     tau_rs, I_rs, a_rs, b_rs, d_rs = p[17, k], p[18, k], p[19, k], p[20, k], p[21, k]
     e_rs, f_rs, alpha_rs, beta_rs, gamma_rs, K_rs = (p[22, k], p[23, k], p[24, k], p[25, k],
                                                      p[26, k], p[27, k])
-    x1, y1, z, x2, y2, g = x[0, k], x[1, k], x[2, k], x[3, k], x[4, k], x[5, k]
+    _epileptor6(x, dx, k, c[0, k], c[1, k], a, b, cc, d, r, x0, Iext, slope, Iext2, tau, aa, bb,
+                Kvf, Kf, Ks, tt, 0.0)  # TVB's resting-state Epileptor: no modification
     x_rs, y_rs = x[6, k], x[7, k]
-    c0, c1, c2 = c[0, k], c[1, k], c[2, k]
-    if x1 < 0.0:
-        f1 = -a * x1 * x1 + b * x1
-    else:
-        f1 = slope - x2 + 0.6 * (z - 4.0) * (z - 4.0)
-    dx[0, k] = tt * (y1 - z + Iext + Kvf * c0 + f1 * x1)
-    dx[1, k] = tt * (cc - d * x1 * x1 - y1)
-    h = 4.0 * (x1 - x0)
-    if z < 0.0:
-        h -= 0.1 * z**7
-    dx[2, k] = tt * (r * (h - z + Ks * c0))
-    dx[3, k] = tt * (-y2 + x2 - x2 * x2 * x2 + Iext2 + bb * g - 0.3 * (z - 3.5) + Kf * c1)
-    f2 = 0.0 if x2 < -0.25 else aa * (x2 + 0.25)
-    dx[4, k] = tt * ((-y2 + f2) / tau)
-    dx[5, k] = tt * (-0.01 * (g - 0.1 * x1))
     dx[6, k] = d_rs * tau_rs * (alpha_rs * y_rs - f_rs * x_rs * x_rs * x_rs + e_rs * x_rs * x_rs
-                                + gamma_rs * I_rs + gamma_rs * K_rs * c2)
+                                + gamma_rs * I_rs + gamma_rs * K_rs * c[2, k])
     dx[7, k] = d_rs * (a_rs + b_rs * x_rs - beta_rs * y_rs) / tau_rs
 
 

@@ -36,28 +36,29 @@ from numba import njit
 from .base import Model, Parameter, StateVariable
 
 
-@njit(cache=True)
-def _gsk_sd_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
-    tau, tau_A, alpha, I, Delta, J, eta, cr, cv = (p[0, k], p[1, k], p[2, k], p[3, k], p[4, k],
-                                                   p[5, k], p[6, k], p[7, k], p[8, k])
+@njit(inline="always")
+def _gsk(x, dx, k, c0, c1, tau, tau_A, alpha, I, Delta, J, eta, cr, cv,
+         depression):  # pragma: no cover - compiled
+    """Both variants into dx[:, k]; ``depression`` (a literal) picks the recurrent input."""
     r, V, A, B = x[0, k], x[1, k], x[2, k], x[3, k]
+    rec = J * tau * r * (1.0 - A) if depression else J * tau * r - A
     dx[0, k] = (Delta / (math.pi * tau) + 2.0 * V * r) / tau
-    dx[1, k] = (V * V - math.pi * math.pi * tau * tau * r * r + eta + J * tau * r * (1.0 - A) + I
-                + cr * c[0, k] + cv * c[1, k]) / tau
+    dx[1, k] = (V * V - math.pi * math.pi * tau * tau * r * r + eta + rec + I
+                + cr * c0 + cv * c1) / tau
     dx[2, k] = B / tau_A
     dx[3, k] = (-2.0 * B - A + alpha * r) / tau_A
+
+
+@njit(cache=True)
+def _gsk_sd_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    _gsk(x, dx, k, c[0, k], c[1, k], p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k],
+         p[6, k], p[7, k], p[8, k], True)
 
 
 @njit(cache=True)
 def _gsk_sf_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
-    tau, tau_A, alpha, I, Delta, J, eta, cr, cv = (p[0, k], p[1, k], p[2, k], p[3, k], p[4, k],
-                                                   p[5, k], p[6, k], p[7, k], p[8, k])
-    r, V, A, B = x[0, k], x[1, k], x[2, k], x[3, k]
-    dx[0, k] = (Delta / (math.pi * tau) + 2.0 * V * r) / tau
-    dx[1, k] = (V * V - math.pi * math.pi * tau * tau * r * r + eta + J * tau * r + I - A
-                + cr * c[0, k] + cv * c[1, k]) / tau
-    dx[2, k] = B / tau_A
-    dx[3, k] = (-2.0 * B - A + alpha * r) / tau_A
+    _gsk(x, dx, k, c[0, k], c[1, k], p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k],
+         p[6, k], p[7, k], p[8, k], False)
 
 
 def _parameters(alpha: float, alpha_range: tuple, eta: float) -> dict:

@@ -49,19 +49,25 @@ from .base import Model, Parameter, StateVariable
 from .reduced_wong_wang import _ww_rate
 
 
-@njit(cache=True)
-def _rwwei_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
-    a_e, b_e, d_e, gamma_e, tau_e = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k]
-    w_p, J_N, W_e = p[5, k], p[6, k], p[7, k]
-    a_i, b_i, d_i, gamma_i, tau_i = p[8, k], p[9, k], p[10, k], p[11, k], p[12, k]
-    J_i, W_i, I_o, I_ext, G, lamda = p[13, k], p[14, k], p[15, k], p[16, k], p[17, k], p[18, k]
+@njit(inline="always")
+def _rwwei(x, c, dx, k, a_e, b_e, d_e, gamma_e, tau_e, w_p, J_N, W_e, a_i, b_i, d_i, gamma_i,
+           tau_i, J_i, W_i, I_o, I_ext, G, lamda, M_i):  # pragma: no cover - compiled
+    """Both pools into dx[:, k], the transfer functions' argument scaled by the gain M_i."""
     S_e = x[0, k]
     S_i = x[1, k]
     net = G * J_N * c[0, k]
     I_e = w_p * J_N * S_e - J_i * S_i + W_e * I_o + net + I_ext
     I_i = J_N * S_e - S_i + W_i * I_o + lamda * net
-    dx[0, k] = -S_e / tau_e + (1.0 - S_e) * _ww_rate(a_e * I_e - b_e, d_e) * gamma_e
-    dx[1, k] = -S_i / tau_i + _ww_rate(a_i * I_i - b_i, d_i) * gamma_i
+    dx[0, k] = -S_e / tau_e + (1.0 - S_e) * _ww_rate((a_e * I_e - b_e) * M_i, d_e) * gamma_e
+    dx[1, k] = -S_i / tau_i + _ww_rate((a_i * I_i - b_i) * M_i, d_i) * gamma_i
+
+
+@njit(cache=True)
+def _rwwei_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
+    # M_i = 1 (x * 1.0 is x exactly)
+    _rwwei(x, c, dx, k, p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k], p[6, k], p[7, k],
+           p[8, k], p[9, k], p[10, k], p[11, k], p[12, k], p[13, k], p[14, k], p[15, k],
+           p[16, k], p[17, k], p[18, k], 1.0)
 
 
 class ReducedWongWangExcInh(Model):
@@ -100,18 +106,10 @@ class ReducedWongWangExcInh(Model):
 
 @njit(cache=True)
 def _deco_balanced_dfun(x, c, p, dx, k):  # pragma: no cover - compiled
-    M_i = p[0, k]  # first, as in TVB; then ReducedWongWangExcInh's, shifted by one
-    a_e, b_e, d_e, gamma_e, tau_e = p[1, k], p[2, k], p[3, k], p[4, k], p[5, k]
-    w_p, J_N, W_e = p[6, k], p[7, k], p[8, k]
-    a_i, b_i, d_i, gamma_i, tau_i = p[9, k], p[10, k], p[11, k], p[12, k], p[13, k]
-    J_i, W_i, I_o, I_ext, G, lamda = p[14, k], p[15, k], p[16, k], p[17, k], p[18, k], p[19, k]
-    S_e = x[0, k]
-    S_i = x[1, k]
-    net = G * J_N * c[0, k]
-    I_e = w_p * J_N * S_e - J_i * S_i + W_e * I_o + net + I_ext
-    I_i = J_N * S_e - S_i + W_i * I_o + lamda * net
-    dx[0, k] = -S_e / tau_e + (1.0 - S_e) * _ww_rate((a_e * I_e - b_e) * M_i, d_e) * gamma_e
-    dx[1, k] = -S_i / tau_i + _ww_rate((a_i * I_i - b_i) * M_i, d_i) * gamma_i
+    # M_i first, as in TVB; then ReducedWongWangExcInh's parameters, shifted by one
+    _rwwei(x, c, dx, k, p[1, k], p[2, k], p[3, k], p[4, k], p[5, k], p[6, k], p[7, k], p[8, k],
+           p[9, k], p[10, k], p[11, k], p[12, k], p[13, k], p[14, k], p[15, k], p[16, k],
+           p[17, k], p[18, k], p[19, k], p[0, k])
 
 
 class DecoBalancedExcInh(ReducedWongWangExcInh):

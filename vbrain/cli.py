@@ -170,7 +170,9 @@ def _models(args: argparse.Namespace) -> int:
               + ("" if stimulated == cls.coupling_variables
                  else f"; stimuli drive: {', '.join(stimulated)}"))
         for pname, p in cls.parameters.items():
-            print(f"  {pname:<14} = {p.default:<12g} [{p.unit}]  {p.doc}")
+            default = (f"{p.default:<12g}" if p.size == 1
+                       else "(" + ", ".join(f"{v:g}" for v in p.default) + ")")
+            print(f"  {pname:<14} = {default} [{p.unit}]  {p.doc}")
         print()
     return 0
 

@@ -222,7 +222,8 @@ class CoSimulation:
             raise ValueError(f"A connection into or out of inset region {bad!r} has a delay under "
                              f"one step (dt = {dt} ms), so the inset cannot exchange exactly; "
                              "use a smaller dt or a lower conduction speed.")
-        names = list(model.parameters)
+        rows = model.parameter_rows()
+        sizes = {n: q.size for n, q in model.parameters.items()}
         self.labels = list(insets)
         self.drive = drive
         aimed = [] if drive is None else drive.inset_parts
@@ -239,7 +240,8 @@ class CoSimulation:
                 if reseed:
                     engine.seed = seeds[b]
                 k = i * nb + b
-                params = {n: float(p[q, k]) for q, n in enumerate(names)}
+                params = {n: float(p[r, k]) if sizes[n] == 1 else p[r:r + sizes[n], k].copy()
+                          for n, r in rows.items()}
                 row.append(_Member(inset, engine, model, params, dt, x0[:, k],
                                    [a for a in aimed if a["inset"].region == label]))
             self.members.append(row)

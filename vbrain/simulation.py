@@ -400,11 +400,15 @@ class Simulation:
                     raise TypeError(f"Cannot sweep {key!r}.{suggest(key, valid)} "
                                     f"Sweepable: {valid}.")
                 names, target = table[part]
+                if names[name].size > 1:
+                    raise ValueError(f"Cannot sweep {key!r}: a vector parameter (its "
+                                     f"{names[name].size} values are the same at every region).")
+                row = (model if part == "model" else self.coupling).parameter_rows()[name]
                 v = np.asarray(values, dtype=np.float64)
                 if v.ndim == 1:
-                    target[list(names).index(name)] = v[None, :]
+                    target[row] = v[None, :]
                 elif v.shape == (n_batch, n):
-                    target[list(names).index(name)] = v.T
+                    target[row] = v.T
                 else:
                     raise ValueError(f"{key} must have shape ({n_batch},) or ({n_batch}, {n}), "
                                      f"got {v.shape}.")
@@ -413,6 +417,7 @@ class Simulation:
                 batch_coords[key] = v
             if seeds is not None:
                 batch_coords["seed"] = np.asarray(seeds)
+            type(model).fill_derived(p)  # from each member's swept values
         w = conn.weights
         if self.insets:  # an inset's own recurrence lives inside it
             w = w.copy()

@@ -2,7 +2,10 @@
 
 Run with the TVB reference environment (tvb-library 2.10.0), not vbrain's::
 
-    /tmp/peers/tvb/bin/python tests/data/make_tvb_fixtures.py
+    /tmp/peers/tvb/bin/python tests/data/make_tvb_fixtures.py [name ...]
+
+(names: only those fixtures are written; new specs go at the end of ``SPECS``,
+so that the fixtures before them keep their draws).
 
 For each model it records TVB's parameter defaults and metadata (state
 variables, ``state_variable_range``, ``state_variable_boundaries``, ``cvar``,
@@ -21,6 +24,7 @@ Each npz holds plain arrays (no pickles):
   ``_custom``: (n_state, N), (n_cvar, N), (n_state, N)
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,14 +157,21 @@ def compute(name, spec, rng):
     return out
 
 
-def main():
+def main(names):
+    """Write the fixtures named (all when none). Every spec is computed, in order: each
+    draws from one generator, so a fixture's draws depend on the specs before it."""
+    unknown = set(names) - set(SPECS)
+    if unknown:
+        raise SystemExit(f"unknown fixtures {sorted(unknown)}; known: {list(SPECS)}")
     rng = np.random.default_rng(20240601)
     for name, spec in SPECS.items():
         out = compute(name, spec, rng)
+        if names and name not in names:
+            continue
         np.savez_compressed(HERE / f"tvb_dfun_{name}.npz", **out)
         print(f"{name}: {len(out['param_names'])} parameters, states {out['state_names'].tolist()}, "
               f"cvar {out['cvar_names'].tolist()}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -163,7 +163,8 @@ def _validate(raw: Mapping[str, Any], base: Path, where: str) -> dict:
             "coupling.parameters", cparams, coupling_cls.parameters, cname, problems, False)
     # the resolved file spells out every parameter, so it does not depend on future defaults
     if model_cls is not None:
-        cfg["model"]["parameters"] = {k: p.default for k, p in model_cls.parameters.items()} \
+        cfg["model"]["parameters"] = {k: list(p.default) if p.size > 1 else p.default
+                                      for k, p in model_cls.parameters.items()} \
             | dict(cfg["model"].get("parameters") or {})
     if coupling_cls is not None:
         cfg["coupling"]["parameters"] = {k: p.default for k, p in coupling_cls.parameters.items()} \

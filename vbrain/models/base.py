@@ -12,8 +12,10 @@ x : float64 array (n_state, n_nodes)
 c : float64 array (n_coupling, n_nodes)
     Long-range coupling input of all nodes (already through the coupling
     function), row order of ``coupling_variables``.
-p : float64 array (n_params, n_nodes)
-    Parameter values, row order of ``parameters`` (the class dict order).
+p : float64 array (n_rows, n_nodes)
+    Parameter values, row order of ``parameters`` (the class dict order; a
+    vector parameter takes as many rows as it has values), then the rows named
+    in ``derived`` (values the model computes from its parameters, ``derive``).
 dx : float64 array (n_state, n_nodes)
     Output: write the time derivatives (per ms) of node ``k`` into ``dx[:, k]``.
 k : int
@@ -71,8 +73,11 @@ class Parameter:
 
     Parameters
     ----------
-    default : float
-        Default value (TVB's default where TVB has the model).
+    default : float or tuple of float
+        Default value (TVB's default where TVB has the model). A tuple makes a
+        vector parameter: a fixed number of values (polynomial coefficients, a
+        point in parameter space), the same at every region, taking that many
+        rows of the parameter array.
     unit : str
         Physical unit ("ms", "mV", "Hz", "nA", "1" for dimensionless...).
     doc : str
@@ -81,10 +86,15 @@ class Parameter:
         Typical range, for documentation and sweeps.
     """
 
-    default: float
+    default: float | tuple[float, ...]
     unit: str = "1"
     doc: str = ""
     range: tuple[float, float] | None = None
+
+    @property
+    def size(self) -> int:
+        """Rows of the parameter array it takes: 1, or a vector parameter's length."""
+        return len(self.default) if isinstance(self.default, tuple) else 1
 
 
 @dataclass(frozen=True)
@@ -133,7 +143,8 @@ class Parameterised:
                 f"{suggest(name, self.parameters)} Valid parameters: "
                 f"{sorted(self.parameters)}."
             )
-        self._values = {k: p.default for k, p in self.parameters.items()}
+        self._values = {k: np.array(p.default) if p.size > 1 else p.default
+                        for k, p in self.parameters.items()}
         self.set_params(**params)
 
     def get_params(self) -> dict[str, Any]:
@@ -153,6 +164,12 @@ class Parameterised:
             except (TypeError, ValueError):
                 raise TypeError(f"{type(self).__name__}.{name} must be a number or a per-region "
                                 f"array of numbers, got {value!r}.") from None
+            size = self.parameters[name].size
+            if size > 1 and arr.shape != (size,):
+                raise ValueError(
+                    f"{type(self).__name__}.{name} is a vector of {size} numbers (the same "
+                    f"at every region), but got shape {arr.shape}."
+                )
             if arr.ndim > 1:
                 raise ValueError(
                     f"{type(self).__name__}.{name} must be a scalar or a per-region "
@@ -163,6 +180,15 @@ class Parameterised:
                 raise ValueError(f"{type(self).__name__}.{name} must be finite, got {value!r}.")
             self._values[name] = float(arr) if arr.ndim == 0 else arr.copy()
         return self
+
+    @classmethod
+    def parameter_rows(cls) -> dict[str, int]:
+        """First row of each parameter in the parameter array (a vector takes ``size`` rows)."""
+        rows, r = {}, 0
+        for name, p in cls.parameters.items():
+            rows[name] = r
+            r += p.size
+        return rows
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("_values")
@@ -178,16 +204,22 @@ class Parameterised:
         return f"{type(self).__name__}({body})"
 
     def parameter_array(self, n_regions: int) -> np.ndarray:
-        """Parameters broadcast to shape (n_params, n_regions)."""
-        out = np.empty((len(self.parameters), n_regions))
-        for i, name in enumerate(self.parameters):
+        """Parameters broadcast to shape (n_rows, n_regions): one row per parameter, in
+        declaration order, ``size`` rows for a vector parameter."""
+        rows = self.parameter_rows()
+        n_rows = sum(p.size for p in self.parameters.values())
+        out = np.empty((n_rows, n_regions))
+        for name, p in self.parameters.items():
             v = np.asarray(self._values[name], dtype=np.float64)
+            if p.size > 1:
+                out[rows[name]:rows[name] + p.size] = v[:, None]
+                continue
             if v.ndim == 1 and v.shape[0] != n_regions:
                 raise ValueError(
                     f"{type(self).__name__}.{name} has {v.shape[0]} per-region values, "
                     f"but the connectome has {n_regions} regions."
                 )
-            out[i] = v
+            out[rows[name]] = v
         return out
 
 
@@ -206,6 +238,10 @@ class Model(Parameterised):
     #: the electrophysiological (EEG/MEG/SEEG) signal as a linear combination of state
     #: variables, {name: coefficient}; None = the first variable of interest
     eeg_signal: ClassVar[dict[str, float] | None] = None
+    #: quantities the model computes from its parameters once per run (TVB's
+    #: ``update_derived_parameters``), read by ``dfun`` from the rows after the
+    #: parameters', in this order; ``derive`` computes them
+    derived: ClassVar[tuple[str, ...]] = ()
     dfun: ClassVar[Any] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -227,6 +263,9 @@ class Model(Parameterised):
             if sv not in names:
                 raise TypeError(f"{cls.__name__}.stimulus_variables names {sv!r}, which is not "
                                 f"a state variable ({names}).")
+        if cls.derived and cls.derive.__func__ is Model.derive.__func__:
+            raise TypeError(f"{cls.__name__} declares derived rows {cls.derived} but does not "
+                            "define derive().")
         if cls.dfun is None or not hasattr(cls.dfun, "py_func"):
             raise TypeError(
                 f"{cls.__name__}.dfun must be a numba.njit function "
@@ -247,6 +286,44 @@ class Model(Parameterised):
         return np.array([names.index(c) for c in cls.coupling_variables], dtype=np.int64)
 
     # -- arrays for the engine ----------------------------------------
+    @classmethod
+    def derive(cls, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The ``derived`` rows from the parameter rows.
+
+        Parameters
+        ----------
+        rows : dict
+            Each parameter's values, one per node: arrays of one shape S (regions,
+            or regions x batch members), (size, *S) for a vector parameter.
+
+        Returns
+        -------
+        dict
+            Each name of ``derived``: an array of shape S (numpy, elementwise).
+        """
+        return {}
+
+    @classmethod
+    def fill_derived(cls, p: np.ndarray) -> np.ndarray:
+        """Recompute the derived rows of a parameter array (n_rows, ...) in place; return it."""
+        if cls.derived:
+            start = cls.parameter_rows()
+            rows = {name: p[start[name]] if q.size == 1 else p[start[name]:start[name] + q.size]
+                    for name, q in cls.parameters.items()}
+            values = cls.derive(rows)
+            first = sum(q.size for q in cls.parameters.values())
+            for i, name in enumerate(cls.derived):
+                p[first + i] = values[name]
+        return p
+
+    def parameter_array(self, n_regions: int) -> np.ndarray:
+        """Parameter rows (see ``Parameterised.parameter_array``), then the derived rows."""
+        p = super().parameter_array(n_regions)
+        if not self.derived:
+            return p
+        p = np.concatenate([p, np.empty((len(self.derived), n_regions))])
+        return self.fill_derived(p)
+
     @classmethod
     def bounds_arrays(cls) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper state bounds, -inf/+inf where unbounded."""

@@ -184,7 +184,8 @@ def tune_fic(
         raise ValueError(f"connectome_weights must be square (n_regions, n_regions), got {W.shape}.")
     a = check_range("global_coupling", global_coupling, 0.0)
     target = check_range("target_rate", target_rate, 0.0, low_inclusive=False)
-    p = dict(zip(model.parameters, model.parameter_array(n)))
+    array = model.parameter_array(n)
+    p = {k: array[r] for k, r in model.parameter_rows().items()}
     M = p.get("M_i", 1.0)  # DecoBalancedExcInh's regional gain: H(M (a I - b))
 
     # 1. excitatory gating and network input at the target state

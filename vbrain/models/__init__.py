@@ -5,6 +5,7 @@ from .coombes_byrne import CoombesByrne, CoombesByrne2D
 from .dumont_gutkin import DumontGutkin
 from .epileptor import Epileptor, Epileptor2D, EpileptorRestingState
 from .fic import tune_fic
+from .fitzhugh_nagumo import FitzHughNagumo
 from .gast_schmidt_knosche import GastSchmidtKnosche_SD, GastSchmidtKnosche_SF
 from .generic_2d_oscillator import Generic2dOscillator
 from .jansen_rit import JansenRit, ZetterbergJansen
@@ -23,6 +24,7 @@ __all__ = [
     "Parameter",
     "StateVariable",
     "Generic2dOscillator",
+    "FitzHughNagumo",
     "Linear",
     "ReducedWongWang",
     "ReducedWongWangExcInh",

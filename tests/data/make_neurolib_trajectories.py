@@ -7,7 +7,7 @@ print(atlases.connectome_path('default'))"`` prints its path)::
 
     /tmp/peers/neurolib/bin/python tests/data/make_neurolib_trajectories.py PATH/connectivity_76.zip
 
-Each case is a deterministic neurolib run on that connectome (``Cmat`` its
+Each case is a deterministic neurolib run (``FHNModel`` or ``WWModel``) on that connectome (``Cmat`` its
 weights, ``lengthMat`` its tract lengths in mm, ``signalV`` = 4 m/s = 4 mm/ms,
 dt 0.1 ms, forward Euler, no Ornstein-Uhlenbeck noise: ``sigma_ou = 0``) from a
 constant initial history drawn per region (neurolib's ``xs_init``/``ys_init`` of
@@ -34,6 +34,16 @@ CASES = {
                           every=10.0, n_full=5, seed=11),
     "fhn_additive": dict(model="fhn", coupling="additive", K_gl=0.01, duration=300.0,
                          every=10.0, n_full=5, seed=12, params=dict(x_ext=0.8, tau=15.0)),
+    # the Deco et al. (2014) excitatory-inhibitory Wong-Wang model (its coupling is additive;
+    # neurolib 0.6.2 integrates it with tau_inh = tau_exc: ww/timeIntegration.py reads
+    # tau_inh from params["tau_exc"])
+    "ww": dict(model="ww", coupling="additive", K_gl=0.05, duration=300.0, every=10.0,
+               n_full=5, seed=13),
+}
+#: neurolib model: (module, class, initial-value parameters, outputs), in vbrain's state order
+MODELS = {
+    "fhn": ("neurolib.models.fhn", "FHNModel", ("xs_init", "ys_init"), ("x", "y")),
+    "ww": ("neurolib.models.ww", "WWModel", ("ses_init", "sis_init"), ("se", "si")),
 }
 
 
@@ -47,20 +57,23 @@ def read_tvb_zip(path):
 
 
 def run(case, spec, weights, lengths):
-    from neurolib.models.fhn import FHNModel
+    import importlib
 
-    model = FHNModel(Cmat=weights, Dmat=lengths, seed=1)
+    module, cls, inits, outputs = MODELS[spec["model"]]
+    model = getattr(importlib.import_module(module), cls)(Cmat=weights, Dmat=lengths, seed=1)
     p = model.params
     n = weights.shape[0]
-    p.update(dt=DT, signalV=SPEED, K_gl=spec["K_gl"], coupling=spec["coupling"],
-             sigma_ou=0.0, duration=spec["duration"])
+    p.update(dt=DT, signalV=SPEED, K_gl=spec["K_gl"], sigma_ou=0.0, duration=spec["duration"])
+    if "coupling" in p:  # FHN: diffusive or additive; WW: additive only
+        p["coupling"] = spec["coupling"]
     for key, value in spec.get("params", {}).items():
         p[key] = value if key not in ("x_ext", "y_ext") else np.full(n, value)
     rng = np.random.default_rng(spec["seed"])
     init = rng.uniform(0.0, 0.5, size=(2, n, 1))
-    p["xs_init"], p["ys_init"] = init[0], init[1]
+    for name, value in zip(inits, init):
+        p[name] = value
     model.run()
-    y = np.stack([model.x.T, model.y.T], axis=1)  # (n_steps, 2, n)
+    y = np.stack([getattr(model, name).T for name in outputs], axis=1)  # (n_steps, 2, n)
     t = np.asarray(model.t, dtype=float)
     steps = np.rint(t / DT).astype(int)
     every = int(round(spec["every"] / DT))

@@ -173,6 +173,31 @@ for _w in (
     Workload("dg", "DumontGutkin", 0.001, {"r_e": 0.1, "V_e": -2.0, "s_ee": 0.0, "s_ei": 0.0,
                                             "r_i": 0.1, "V_i": -2.0, "s_ie": 0.0, "s_ii": 0.0},
              (0.0, 0.002), "DumontGutkin"),
+    # Saggio's codimension-3 Epileptor (c2s bursting) and its slowly modulated variant;
+    # TVB's default Ks = 0 leaves the coupling out of the dynamics
+    Workload("codim3", "EpileptorCodim3", 0.001, {"x": 0.5, "y": 0.0, "z": 0.05}, (0.0, 0.002),
+             "EpileptorCodim3", coupling_class="Difference"),
+    Workload("codim3slow", "EpileptorCodim3SlowMod", 0.001,
+             {"x": 0.5, "y": 0.0, "z": 0.05, "uA": 0.0, "uB": 0.0}, (0.0, 0.002),
+             "EpileptorCodim3SlowMod", coupling_class="Difference"),
+    # Stefanescu-Jirsa reduced sets, 3 modes: vbrain's variables <name>_<mode> (tvb_run.py
+    # reads the same keys); the three modes start apart
+    Workload("rsfhn", "ReducedSetFitzHughNagumo", 0.002,
+             {f"{v}_{i}": x for v, xs in (("xi", (-0.5, 0.0, 0.5)), ("eta", (0.0,) * 3),
+                                          ("alpha", (-0.5, 0.0, 0.5)), ("beta", (0.0,) * 3))
+              for i, x in enumerate(xs)}, (0.0, 0.004), "ReducedSetFitzHughNagumo"),
+    Workload("rshr", "ReducedSetHindmarshRose", 0.002,
+             {f"{v}_{i}": x for v, xs in (("xi", (-0.5, 0.0, 0.5)), ("eta", (-3.0,) * 3),
+                                          ("tau", (3.0,) * 3), ("alpha", (-0.5, 0.0, 0.5)),
+                                          ("beta", (-3.0,) * 3), ("gamma", (3.0,) * 3))
+              for i, x in enumerate(xs)}, (0.0, 0.004), "ReducedSetHindmarshRose"),
+    # Zerlaut's AdEx mean fields (E, I in kHz; c_0 in kHz through K_ext_e synapses)
+    Workload("zerlaut1", "ZerlautAdaptationFirstOrder", 0.01,
+             {"E": 0.01, "I": 0.01, "W_e": 0.0, "W_i": 0.0, "ou_drift": 0.0}, (0.0, 0.02),
+             "ZerlautAdaptationFirstOrder"),
+    Workload("zerlaut2", "ZerlautAdaptationSecondOrder", 0.01,
+             {"E": 0.01, "I": 0.01, "C_ee": 0.0, "C_ei": 0.0, "C_ii": 0.0, "W_e": 0.0,
+              "W_i": 0.0, "ou_drift": 0.0}, (0.0, 0.02), "ZerlautAdaptationSecondOrder"),
 ):
     WORKLOADS[_w.key] = _w
 
@@ -534,7 +559,7 @@ def bench_compile(w: Workload) -> dict:
         env = {"VBRAIN_CACHE_DIR": str(Path(d) / "kernels"),
                "NUMBA_CACHE_DIR": str(Path(d) / "numba")}
         cmd = [sys.executable, HERE / "startup_probe.py", "--model", w.vbrain_model,
-               "--coupling", w.coupling, "--duration", 1.0]
+               "--coupling", w.coupling, "--duration", 1.0, "--initial", json.dumps(w.initial)]
         cold = run_json(cmd, env=env)
         warm = run_json(cmd, env=env)
     return {"cold": cold, "warm": warm}

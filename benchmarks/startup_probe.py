@@ -32,6 +32,9 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="Generic2dOscillator", help="vbrain.models class")
     ap.add_argument("--coupling", type=float, default=0.0152, help="Linear coupling a")
     ap.add_argument("--duration", type=float, default=1.0, help="simulated ms")
+    ap.add_argument("--initial", default=None,
+                    help='JSON {"state variable": value}: constant initial history (default: '
+                         "the model's random one; some models diverge from it at dt 0.1)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -44,9 +47,14 @@ def main(argv=None) -> int:
 
     def once() -> float:
         t = time.perf_counter()
-        sim = vb.Simulation(conn, getattr(vb.models, args.model)(),
+        model = getattr(vb.models, args.model)()
+        init = None
+        if args.initial is not None:
+            values = json.loads(args.initial)
+            init = [[values[name]] * conn.n_regions for name in model.state_names()]
+        sim = vb.Simulation(conn, model,
                             vb.coupling.Linear(a=args.coupling), speed=4.0, dt=0.1,
-                            integrator="heun", seed=1,
+                            integrator="heun", seed=1, initial_history=init,
                             monitors=[vb.monitors.TemporalAverage(1.0)])
         sim.run(args.duration, progress=False)
         return time.perf_counter() - t

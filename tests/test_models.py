@@ -23,10 +23,15 @@ from vbrain.models import (
     DumontGutkin,
     Epileptor,
     Epileptor2D,
+    EpileptorCodim3,
+    EpileptorCodim3SlowMod,
     EpileptorRestingState,
     GastSchmidtKnosche_SD,
     GastSchmidtKnosche_SF,
+    Hopfield,
+    HopfieldDynamic,
     JansenRit,
+    KIonEx,
     Kuramoto,
     LarterBreakspear,
     Model,
@@ -37,6 +42,8 @@ from vbrain.models import (
     StateVariable,
     SupHopf,
     WilsonCowan,
+    ZerlautAdaptationFirstOrder,
+    ZerlautAdaptationSecondOrder,
     ZetterbergJansen,
     tune_fic,
 )
@@ -63,6 +70,13 @@ MODELS = {
     "epileptor_rs": EpileptorRestingState,
     "zetterberg_jansen": ZetterbergJansen,
     "larter_breakspear": LarterBreakspear,
+    "hopfield": Hopfield,
+    "hopfield_dynamic": HopfieldDynamic,
+    "kionex": KIonEx,
+    "epileptor_codim3": EpileptorCodim3,
+    "epileptor_codim3_slowmod": EpileptorCodim3SlowMod,
+    "zerlaut_first": ZerlautAdaptationFirstOrder,
+    "zerlaut_second": ZerlautAdaptationSecondOrder,
 }
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -83,8 +97,9 @@ def test_dfun_matches_tvb(name: str, which: str) -> None:
     cls = MODELS[name]
     fx = _load(name)
     model = cls() if which == "default" else _custom_model(cls, fx)
-    if which == "custom":  # one parameter really is per-region
-        assert any(np.ndim(v) == 1 for v in model.get_params().values())
+    if which == "custom":  # one parameter really is per-region (not a vector parameter)
+        assert any(np.ndim(v) == 1 and cls.parameters[n].size == 1
+                   for n, v in model.get_params().items())
     dx = model.evaluate(fx[f"state_{which}"], fx[f"coupling_{which}"])
     np.testing.assert_allclose(dx, fx[f"dfun_{which}"], rtol=RTOL, atol=ATOL)
 
@@ -114,8 +129,13 @@ def test_defaults_and_metadata_match_tvb(name: str) -> None:
     tvb_defaults = dict(zip(fx["param_names"].tolist(), fx["param_defaults"]))
     assert list(cls.parameters) == list(tvb_defaults)  # same names, TVB's order
     for pname, value in tvb_defaults.items():
-        assert cls.parameters[pname].default == pytest.approx(value, rel=1e-15, abs=0), pname
+        first = np.ravel(cls.parameters[pname].default)[0]  # a vector's first value
+        assert first == pytest.approx(value, rel=1e-15, abs=0), pname
         assert cls.parameters[pname].unit, f"{name}.{pname} has no unit"
+    vectors = {k.removeprefix("param_vector__") for k in fx if k.startswith("param_vector__")}
+    assert {n for n, p in cls.parameters.items() if p.size > 1} == vectors
+    for pname in vectors:  # every value of TVB's default
+        np.testing.assert_array_equal(cls.parameters[pname].default, fx[f"param_vector__{pname}"])
     assert cls.state_names() == tuple(fx["state_names"].tolist())
     assert cls.coupling_variables == tuple(fx["cvar_names"].tolist())
     np.testing.assert_array_equal([sv.initial_range for sv in cls.state_variables], fx["svr"])

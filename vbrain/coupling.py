@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 from numba import njit
 
 from .models.base import Parameter, Parameterised
@@ -129,6 +130,27 @@ def _post_identity(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
     for q in range(len(cvar)):
         c[q, k] = s[q, k]
 
+
+
+@njit(cache=True)
+def _pre_presigmoidal(x, cvar, p, h, k):  # pragma: no cover - compiled
+    H, Q, G, P, theta, dynamic = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k]
+    n = len(cvar)
+    for q in range(n):
+        thr = theta
+        if dynamic != 0.0 and q == 0 and n > 1:  # the source's threshold state theta_j
+            thr = x[cvar[n - 1], k]
+        h[q, k] = H * (Q + tanh(G * (P * x[cvar[q], k] - thr)))
+
+
+@njit(cache=True)
+def _post_presigmoidal(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
+    n = len(cvar)
+    for q in range(n):
+        c[q, k] = s[q, k]
+    if p[5, k] != 0.0 and n > 1:  # dynamic: the node's own output drives its threshold
+        H, Q, G, P = p[0, k], p[1, k], p[2, k], p[3, k]
+        c[n - 1, k] = H * (Q + tanh(G * (P * x[cvar[0], k] - x[cvar[n - 1], k])))
 
 # --- user-facing classes ------------------------------------------------------
 class Linear(Coupling):
@@ -241,7 +263,125 @@ class HyperbolicTangent(Coupling):
     post = staticmethod(_post_identity)
 
 
+
+def _switch(name: str, value: Any) -> float:
+    """A TVB boolean as vbrain's float parameter: 0 or 1, one value for all regions."""
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        v = np.asarray(np.nan)
+    if v.ndim != 0 or float(v) not in (0.0, 1.0):
+        raise ValueError(f"PreSigmoidal.{name} is a switch (a boolean in TVB): 0 or 1 (or "
+                         f"False/True), one value for all regions, but got {value!r}.")
+    return float(v)
+
+
+class PreSigmoidal(Coupling):
+    r"""Pre-summation sigmoidal coupling with a static or dynamic threshold (TVB's
+    ``PreSigmoidal``), for the Hopfield model (Golos et al. 2015).
+
+    Each source's delayed state goes through :math:`S(u) = H (Q + \tanh(G u))`
+    before the weighted sum.
+
+    Static threshold (``dynamic = 0``), for every coupling variable :math:`q`:
+
+    .. math::
+
+        c_{q,i} = \sum_j w_{ij}\, S\big(P x_{q,j}(t - \tau_{ij}) - \theta_j\big)
+
+    with :math:`\theta_j` the ``theta`` parameter (per region: the source's).
+
+    Dynamic threshold (``dynamic = 1``, TVB's default): the model has two coupling
+    variables (x, theta: :class:`vbrain.models.HopfieldDynamic`); the threshold is
+    the source's delayed theta, and the second coupling input is the node's own,
+    undelayed output, which its theta relaxes to:
+
+    .. math::
+
+        c_{0,i} = \sum_j w_{ij}\, S\big(P x_j(t - \tau_{ij}) - \theta_j(t - \tau_{ij})\big),
+        \qquad c_{1,i} = S\big(P x_i(t) - \theta_i(t)\big)
+
+    Per-region ``H``, ``Q``, ``G``, ``P``, ``theta`` (in TVB only ``theta`` can be, per
+    source): the source's values inside the sum, the node's own in :math:`c_1`.
+    ``dynamic`` and ``globalT`` are booleans in TVB; here floats, 0 or 1, one value
+    for all regions.
+
+    Notes
+    -----
+    Supported modes: static and dynamic with ``globalT = 0``; static with
+    ``globalT = 1`` and a scalar ``theta`` (TVB then uses ``theta[0]`` everywhere,
+    the same number). Raise a ValueError: ``globalT = 1`` with ``dynamic = 1``
+    (TVB replaces every node's :math:`c_1` by its mean over all regions at each
+    step, which a per-node coupling cannot compute) and ``globalT = 1`` with a
+    per-region ``theta`` (pass ``theta=theta[0]`` instead); ``dynamic = 1`` with a
+    model whose coupling variables are not exactly two.
+
+    Differences from TVB 2.10: its ``PreSigmoidal.__call__`` does not compute the sums
+    above. It sums the weighted sigmoids over the target axis (axis 0 of its
+    (target, cvar, source) arrays), where its generic ``Coupling.__call__`` sums over
+    the sources (axis 2), so a node receives its own delayed output, not its
+    afferents'. Static: :math:`c_i = \sum_j w_{ij} S(P x_i(t - \tau_{ji}) - \theta_i)`
+    (with :math:`x_i = 0` where :math:`w_{ji} = 0`); dynamic:
+    :math:`c_{0,i} = \sum_j w_{ji} S(P x_i(t - \tau_{ji}) - \theta_i(t - \tau_{ji}))`,
+    and :math:`c_{1,i}` is the diagonal of the delayed state, which TVB's sparse
+    history leaves at 0 where :math:`w_{ii} = 0` (then :math:`c_{1,i} = H Q`, a
+    constant). vbrain implements the coupling TVB documents, not these. The two
+    agree exactly for a diagonal weight matrix (with zero self-delays for the
+    dynamic :math:`c_1`), tested against TVB's ``__call__``; whole simulations are
+    tested against TVB's simulator with its coupling summed over the sources.
+    """
+
+    parameters = {
+        "H": Parameter(0.5, "1", "global factor (amplitude of the sigmoid)", (-100.0, 100.0)),
+        "Q": Parameter(1.0, "1", "average (offset of the tanh, before H)", (-100.0, 100.0)),
+        "G": Parameter(60.0, "1", "gain (steepness)", (-1000.0, 1000.0)),
+        "P": Parameter(1.0, "1", "excitation-inhibition ratio (scale of the state)",
+                       (-100.0, 100.0)),
+        "theta": Parameter(0.5, "1", "static threshold (the source's)", (-100.0, 100.0)),
+        "dynamic": Parameter(1.0, "1", "1: threshold from the second coupling variable; 0: "
+                             "the static theta", (0.0, 1.0)),
+        "globalT": Parameter(0.0, "1", "1: one threshold for all regions (static mode with a "
+                             "scalar theta only)", (0.0, 1.0)),
+    }
+    pre = staticmethod(_pre_presigmoidal)
+    post = staticmethod(_post_presigmoidal)
+
+    @property
+    def reads_target(self) -> bool:  # type: ignore[override]
+        """The dynamic mode's second input is the target node's own output."""
+        return self._values["dynamic"] != 0.0
+
+    def set_params(self, **params: Any) -> PreSigmoidal:
+        """As :meth:`Parameterised.set_params`; refuses the modes TVB has and vbrain cannot
+        compute (see Notes)."""
+        params = {k: _switch(k, v) if k in ("dynamic", "globalT") else v
+                  for k, v in params.items()}
+        values = {**self._values, **params}
+        if values["globalT"] != 0.0:
+            if values["dynamic"] != 0.0:
+                raise ValueError(
+                    "PreSigmoidal(globalT=1, dynamic=1) is not supported: TVB then sets every "
+                    "node's threshold input to the mean over all regions of the nodes' outputs "
+                    "at each step, which vbrain's per-node coupling cannot compute. Use "
+                    "globalT=0 (local dynamic thresholds) or dynamic=0.")
+            if np.ndim(values["theta"]) != 0:
+                raise ValueError(
+                    "PreSigmoidal(globalT=1) with a per-region theta: TVB then uses the first "
+                    "region's theta everywhere; pass that scalar (theta=theta[0]) instead.")
+        super().set_params(**params)
+        return self
+
+    def n_components(self, n_cvar: int) -> int:
+        """One history component per coupling variable; the dynamic mode needs two."""
+        if self._values["dynamic"] != 0.0 and n_cvar != 2:
+            raise ValueError(
+                "PreSigmoidal(dynamic=1) reads the threshold from the second coupling variable: "
+                f"the model needs exactly 2 coupling variables (x, theta, as HopfieldDynamic), "
+                f"but has {n_cvar}. Use dynamic=0 for a static threshold.")
+        return n_cvar
+
 COUPLINGS: dict[str, type[Coupling]] = {
     cls.__name__: cls
-    for cls in (Linear, Scaling, Difference, Kuramoto, Sigmoidal, SigmoidalJansenRit, HyperbolicTangent)
+    for cls in (Linear, Scaling, Difference, Kuramoto, Sigmoidal, SigmoidalJansenRit,
+                HyperbolicTangent, PreSigmoidal)
 }

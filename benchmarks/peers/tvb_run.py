@@ -63,6 +63,18 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
+def _monitors_every_variable(mcls):
+    """TVB's model class, or a subclass whose ``variables_of_interest`` may name every state
+    variable where TVB's choices leave some out (EpileptorCodim3SlowMod's omit uA, uB)."""
+    from tvb.basic.neotraits.api import List
+
+    trait, names = mcls.variables_of_interest, tuple(mcls().state_variables)
+    if set(names) <= set(trait.element_choices or names):
+        return mcls
+    voi = List(of=str, label=trait.label, choices=names, default=trait.default, doc=trait.doc)
+    return type(mcls.__name__, (mcls,), {"variables_of_interest": voi})
+
+
 def build(args, duration):
     """A configured-ready (not yet configured) simulator and its connectivity."""
     from tvb.datatypes.connectivity import Connectivity
@@ -70,15 +82,19 @@ def build(args, duration):
 
     conn = Connectivity.from_file(args.connectivity)
     conn.speed = np.array([args.speed])
-    model = getattr(models, args.model)()
+    model = _monitors_every_variable(getattr(models, args.model))()
     names = tuple(model.state_variables)
     model.variables_of_interest = names
     # TVB's delay steps: rint(length / speed / dt); the history holds horizon = max + 1 rows
     horizon = int(np.rint(conn.tract_lengths / args.speed / args.dt).max()) + 1
     values = json.loads(args.initial)
-    ic = np.empty((horizon, len(names), conn.weights.shape[0], 1))
+    # multi-mode models: "<name>_<mode>" (vbrain's names) or "<name>" for every mode
+    modes = model.number_of_modes
+    ic = np.empty((horizon, len(names), conn.weights.shape[0], modes))
     for i, name in enumerate(names):
-        ic[:, i] = values.get(name, float(np.mean(model.state_variable_range[name])))
+        default = values.get(name, float(np.mean(model.state_variable_range[name])))
+        for m in range(modes):
+            ic[:, i, :, m] = values.get(f"{name}_{m}", default) if modes > 1 else default
     sim = simulator.Simulator(
         connectivity=conn,
         model=model,
@@ -124,8 +140,11 @@ def main(argv=None) -> int:
 
     n_steps = int(round(args.duration / args.dt))
     if args.out:
-        np.savez(args.out, tavg=y_avg[:, :, :, 0], tavg_time=t_avg,
-                 final_state=np.asarray(sim.current_state)[:, :, 0],
+        # (time, sv, node, mode) -> (time, sv * mode, node), vbrain's order (mode innermost)
+        final = np.asarray(sim.current_state)
+        tavg = y_avg.transpose(0, 1, 3, 2).reshape(len(y_avg), -1, y_avg.shape[2])
+        np.savez(args.out, tavg=tavg, tavg_time=t_avg,
+                 final_state=final.transpose(0, 2, 1).reshape(-1, final.shape[1]),
                  state_variables=np.array(sim.model.state_variables))
     out = {
         "tool": "tvb-library",

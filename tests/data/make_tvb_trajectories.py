@@ -31,6 +31,11 @@ initial state, which is vbrain's Raw time base. TVB keeps the coupling
 history (and the undelayed x_i used by Difference/Kuramoto) and the weights
 in float32, so a float64 engine agrees to ~1e-7 relative only.
 
+Multi-mode models (TVB state (variable, node, mode), e.g. the Stefanescu-Jirsa
+reduced sets with 3 modes): each (variable, mode) pair is one vbrain state
+variable ``<variable>_<mode>``, mode innermost; ``state_names``, the history
+arrays and ``y`` use that order (TVB's ``x.transpose(0, 2, 1)`` flattened).
+
 Each npz (plain arrays, no pickles):
 
 - ``meta``: JSON string: case, versions, classes, parameters (the overrides
@@ -46,6 +51,14 @@ Each npz (plain arrays, no pickles):
 
 Random draws (history, per-region parameters) are seeded by crc32 of the case
 name, so the fixtures are reproducible case by case.
+
+Two optional case keys: ``vbrain_model``, the vbrain class of a TVB class run in a
+mode vbrain gives its own class (TVB's Hopfield with dynamic = 1 is vbrain's
+HopfieldDynamic; ``meta["vbrain_model_class"]``), and ``tvb_coupling``, a
+``TVB_VARIANTS`` coupling run instead of TVB's own (PreSigmoidal summed over the
+sources; ``meta["tvb_coupling_class"]``, ``meta["tvb_coupling_note"]``). Parameters
+go to TVB as its traits take them (``_tvb_value``: arrays of the trait's dtype,
+plain bools for boolean attributes) and to vbrain as floats.
 """
 
 from __future__ import annotations
@@ -231,6 +244,91 @@ CASES["zetterberg_jansen_tvb68"] = dict(
     # TVB's ranges (up to +-500 mV) start kV transients: a few mV around rest instead
     ranges=[(-2.0, 8.0), (-1.0, 1.0)] * 5 + [(-5.0, 5.0), (-5.0, 5.0)])
 
+# Hopfield (static threshold) as a continuous Hopfield network: the sigmoid in the coupling
+CASES["hopfield_tvb66"] = dict(
+    model="Hopfield", model_params=dict(taux=("region", 0.8, 1.5)),
+    coupling="HyperbolicTangent", coupling_params=dict(a=0.5, b=1.0, midpoint=0.5, sigma=0.3),
+    integrator="heun", dt=0.1, duration=100.0, every=10.0, n_full=4,
+    connectivity="connectivity_66.zip")
+# the dynamic threshold (TVB's Hopfield with dynamic = 1: vbrain's HopfieldDynamic) with TVB's
+# PreSigmoidal coupling, its weighted sum over sources (TVB 2.10 sums over targets, see
+# TVB_VARIANTS)
+CASES["hopfield_dynamic_presigmoidal_tvb68"] = dict(
+    model="Hopfield", vbrain_model="HopfieldDynamic",
+    model_params=dict(dynamic=1, tauT=("region", 3.0, 8.0)),
+    coupling="PreSigmoidal", tvb_coupling="PreSigmoidalOverSources",
+    coupling_params=dict(H=2.0, Q=1.0, G=10.0, P=1.0, theta=0.5, dynamic=True, globalT=False),
+    integrator="heun", dt=0.1, duration=100.0, every=10.0, n_full=4,
+    connectivity="connectivity_68.zip")
+CASES["kionex_tvb66"] = dict(
+    model="KIonEx", model_params=dict(E=("region", -10.0, 0.0)),
+    coupling="Linear", coupling_params=dict(a=0.05, b=0.0),
+    integrator="heun", dt=0.01, duration=20.0, every=5.0, n_full=3,
+    connectivity="connectivity_66.zip",
+    # near rest (V -78 mV, x 0.03): TVB's full ranges give K_o < 0 (log of a negative) in part
+    ranges=[(0.0, 0.5), (-80.0, -50.0), (0.0, 0.2), (-4.0, -2.0), (-9.0, -6.0)])
+
+# Stefanescu-Jirsa reduced sets: 3 modes per variable (stored as <sv>_<mode>, mode innermost);
+# the Linear offset b is added to each mode's coupling and the model sums the xi modes.
+# Fast variables within +-1.5 / +-2 (TVB's +-4 is unstable at this dt: |d xi'/d xi| ~ 150)
+CASES["reduced_set_fhn_tvb66"] = dict(
+    # a = 0.7: with TVB's 0.45 the middle mode amplifies roundoff ~4e3-fold over 60 ms
+    model="ReducedSetFitzHughNagumo", model_params=dict(a=0.7, K11=("region", 0.3, 0.7)),
+    coupling="Linear", coupling_params=dict(a=0.002, b=0.01),
+    integrator="heun", dt=0.05, duration=60.0, every=20.0, n_full=1,
+    connectivity="connectivity_66.zip", ranges=[(-1.5, 1.5)] * 3 + [(-1.0, 1.0)] * 3
+    + [(-1.5, 1.5)] * 3 + [(-1.0, 1.0)] * 3)
+CASES["reduced_set_hr_tvb66"] = dict(
+    model="ReducedSetHindmarshRose", model_params=dict(mu=2.8),
+    coupling="Linear", coupling_params=dict(a=0.002, b=0.0),
+    integrator="heun", dt=0.05, duration=40.0, every=20.0, n_full=1,
+    connectivity="connectivity_66.zip",
+    ranges=[(-2.0, 2.0)] * 3 + [(-25.0, 20.0)] * 3 + [(2.0, 10.0)] * 3
+    + [(-2.0, 2.0)] * 3 + [(-20.0, 20.0)] * 3 + [(2.0, 10.0)] * 3)
+
+# Saggio's codimension-3 Epileptor, class c2s bursting (c 5x TVB's default: ~2 bursts in
+# 300 ms), slow permittivity coupling through z as with the Epileptor
+CASES["epileptor_codim3_tvb66"] = dict(
+    model="EpileptorCodim3", model_params=dict(c=0.005, Ks=-0.5, dstar=("region", 0.2, 0.35)),
+    coupling="Difference", coupling_params=dict(a=0.01),
+    integrator="heun", dt=0.1, duration=300.0, every=20.0, n_full=4,
+    connectivity="connectivity_66.zip")
+# the end points drift at TVB's top speed (0.3 rad in 300 ms) from per-region starts
+# (TVB's uA, uB range is [0, 0]): the regions burst in different, changing classes (with
+# cA = cB = 0 the trajectories differ by O(1)); z starts near the onsets, c at TVB's top
+CASES["epileptor_codim3_slowmod_tvb68"] = dict(
+    model="EpileptorCodim3SlowMod", model_params=dict(c=0.01, cA=0.001, cB=0.001, Ks=-0.5),
+    coupling="Difference", coupling_params=dict(a=0.1),
+    integrator="heun", dt=0.1, duration=300.0, every=30.0, n_full=2,
+    connectivity="connectivity_68.zip",
+    ranges=[(0.4, 0.6), (-0.1, 0.1), (0.1, 0.5), (0.0, 1.5), (0.0, 1.5)])
+
+# Zerlaut's AdEx mean fields with a weak external drive onto both populations (0.315 Hz, as
+# in TVB-AdEx studies) and Linear coupling of the excitatory rates: about half of the
+# network switches to the high-activity state, the rest decays, adaptation W_e (b_e per
+# region) builds up; history near the low-activity state, W_i and ou_drift drawn (TVB's
+# ranges are [0, 0])
+_ZERLAUT_DRIVE = dict(external_input_ex_ex=0.315e-3, external_input_in_ex=0.315e-3)
+CASES["zerlaut_first_tvb68"] = dict(
+    model="ZerlautAdaptationFirstOrder",
+    model_params=dict(_ZERLAUT_DRIVE, b_e=("region", 0.0, 120.0)),
+    coupling="Linear", coupling_params=dict(a=2.0, b=0.0),
+    integrator="heun", dt=0.1, duration=90.0, every=10.0, n_full=1,
+    connectivity="connectivity_68.zip",
+    ranges=[(0.001, 0.03), (0.005, 0.05), (0.0, 100.0), (0.0, 10.0), (-1e-3, 1e-3)])
+# the second order with a stronger drive (4 Hz, as in di Volo et al. 2019; most regions
+# switch up, the covariances rise and fall): with the weak one, regions passing near the
+# threshold between the two states amplify TVB's float32 coupling history (~6e-8) past 1e-6
+# within 30 ms
+CASES["zerlaut_second_tvb66"] = dict(
+    model="ZerlautAdaptationSecondOrder",
+    model_params=dict(external_input_ex_ex=0.004, external_input_in_ex=0.004, S_i=0.8),
+    coupling="Linear", coupling_params=dict(a=1.0, b=0.0),
+    integrator="heun", dt=0.1, duration=50.0, every=10.0, n_full=1,
+    connectivity="connectivity_66.zip",
+    ranges=[(0.001, 0.03), (0.005, 0.05), (0.0, 0.5e-3), (-0.5e-3, 0.5e-3), (0.0, 0.5e-3),
+            (0.0, 100.0), (0.0, 10.0), (-1e-3, 1e-3)])
+
 INTEGRATORS = {"heun": "HeunDeterministic", "euler": "EulerDeterministic",
                "rk4": "RungeKutta4thOrderDeterministic"}
 
@@ -282,6 +380,65 @@ def _tvb_params(obj):
     return out
 
 
+def _tvb_value(cls, name, value):
+    """A parameter value as TVB's trait takes it: an array of the NArray's dtype (Hopfield's
+    ``dynamic`` is an int array), or a plain bool for a boolean Attr (PreSigmoidal's flags)."""
+    from tvb.basic.neotraits.api import NArray
+
+    trait = getattr(cls, name)
+    if not isinstance(trait, NArray):
+        return trait.field_type(value)
+    return np.atleast_1d(np.asarray(value, dtype=trait.dtype))
+
+
+def _presigmoidal_over_sources():
+    """TVB's PreSigmoidal with its weighted sum over the sources, as its docstring describes.
+
+    tvb-library 2.10's ``PreSigmoidal.__call__`` sums over axis 0 of its (target, cvar,
+    source) arrays, the targets (see vbrain.coupling.PreSigmoidal and
+    tests/data/make_tvb_presigmoidal.py, which checks it), so each region receives its own
+    delayed output. This subclass keeps TVB's sigmoid, parameters and delayed states and sums
+    over axis 2, as TVB's generic ``Coupling.__call__`` does; in the dynamic mode the second
+    input is the node's own current output S(P x_i(t) - theta_i(t)) (TVB: the diagonal of
+    the delayed state, 0 where w_ii = 0). Static: theta per source.
+    """
+    from tvb.simulator import coupling as tvb_coupling
+
+    class PreSigmoidalOverSources(tvb_coupling.PreSigmoidal):
+        def __call__(self, step, history):
+            if self.globalT:
+                raise NotImplementedError("globalT")
+            g = history.es_weights  # (target, 1, source, mode)
+            x_i, x_j = history.query(step)  # (cvar, node, mode), (target, cvar, source, mode)
+
+            def sig(u):
+                return self.H * (self.Q + np.tanh(self.G * u))
+
+            if self.dynamic:
+                c0 = (g[:, 0] * sig(self.P * x_j[:, 0] - x_j[:, 1])).sum(axis=1)
+                return np.array([c0, sig(self.P * x_i[0] - x_i[1])])
+            a = sig(self.P * x_j - self.theta[:, np.newaxis])
+            return (g * a).sum(axis=2).transpose((1, 0, 2))
+
+    return PreSigmoidalOverSources
+
+
+#: coupling classes a case names with ``tvb_coupling`` instead of TVB's own
+TVB_VARIANTS = {"PreSigmoidalOverSources": _presigmoidal_over_sources}
+
+
+def _monitors_every_variable(mcls):
+    """TVB's model class, or a subclass whose ``variables_of_interest`` may name every state
+    variable where TVB's choices leave some out (EpileptorCodim3SlowMod's omit uA, uB)."""
+    from tvb.basic.neotraits.api import List
+
+    trait, names = mcls.variables_of_interest, tuple(mcls().state_variables)
+    if set(names) <= set(trait.element_choices or names):
+        return mcls
+    voi = List(of=str, label=trait.label, choices=names, default=trait.default, doc=trait.doc)
+    return type(mcls.__name__, (mcls,), {"variables_of_interest": voi})
+
+
 def run_tvb(case, spec, duration=None, seed=None):
     """Run one case in TVB; return a dict of everything the fixture needs (full resolution)."""
     from tvb.datatypes.connectivity import Connectivity
@@ -300,14 +457,21 @@ def run_tvb(case, spec, duration=None, seed=None):
     horizon = int(conn.idelays.max()) + 1
 
     mparams = resolve_params(spec["model_params"], n, seed)
-    model = getattr(models, spec["model"])(**{k: np.atleast_1d(v) for k, v in mparams.items()})
+    mcls = _monitors_every_variable(getattr(models, spec["model"]))
+    model = mcls(**{k: _tvb_value(mcls, k, v) for k, v in mparams.items()})
     model.variables_of_interest = tuple(model.state_variables)
     cparams = {k: float(v) for k, v in spec["coupling_params"].items()}
-    cpl = getattr(tvb_coupling, spec["coupling"])(**{k: np.array([v]) for k, v in cparams.items()})
+    ccls = (TVB_VARIANTS[spec["tvb_coupling"]]() if "tvb_coupling" in spec
+            else getattr(tvb_coupling, spec["coupling"]))
+    cpl = ccls(**{k: _tvb_value(ccls, k, v) for k, v in cparams.items()})
     integ = getattr(integrators, INTEGRATORS[spec["integrator"]])(dt=dt)
 
-    names = list(model.state_variables)
-    ranges = spec.get("ranges") or [tuple(model.state_variable_range[s]) for s in names]
+    # multi-mode models (TVB state (sv, node, mode)): one vbrain variable per (sv, mode),
+    # mode innermost, named <sv>_<mode>; the history and output are flattened that way
+    modes = model.number_of_modes
+    names = [f"{s}_{i}" if modes > 1 else s for s in model.state_variables for i in range(modes)]
+    ranges = spec.get("ranges") or [tuple(model.state_variable_range[s])
+                                    for s in model.state_variables for _ in range(modes)]
     center, amp, period, phase = draw_history(ranges, n, seed)
     hist = history(center, amp, period, phase, horizon, dt)
 
@@ -325,12 +489,14 @@ def run_tvb(case, spec, duration=None, seed=None):
         stim = patterns.StimuliRegion(temporal=temporal, connectivity=conn, weight=weight)
     sim = simulator.Simulator(connectivity=conn, conduction_speed=speed, model=model, coupling=cpl,
                               integrator=integ, monitors=[monitors.Raw()], stimulus=stim,
-                              initial_conditions=hist[..., None], simulation_length=duration)
+                              initial_conditions=hist.reshape(horizon, -1, modes, n)
+                              .transpose(0, 1, 3, 2), simulation_length=duration)
     sim.configure()
     assert sim.connectivity.horizon == horizon
     (t, y), = sim.run()
     t = np.asarray(t, float) - (horizon - 1) * dt  # time since the initial state
-    y = np.asarray(y, float)[..., 0]  # (time, state, region)
+    y = np.asarray(y, float)  # (time, sv, region, mode) -> (time, sv * mode, region)
+    y = y.transpose(0, 1, 3, 2).reshape(len(y), -1, n)
     n_steps = int(round(duration / dt))
     assert y.shape == (n_steps, len(names), n), y.shape
     assert np.allclose(t, np.arange(1, n_steps + 1) * dt), t[:3]
@@ -367,6 +533,11 @@ def fixture(case, spec, out):
         samples=f"steps 1..{n_full} then every {every} steps; t = (k)*dt since the initial state",
         compare_until_ms=compare_until, compare_note=spec.get("compare_note", "whole run"),
     )
+    if "vbrain_model" in spec:  # TVB's class in a mode for which vbrain has its own class
+        meta["vbrain_model_class"] = spec["vbrain_model"]
+    if "tvb_coupling" in spec:  # not TVB's own coupling class: see TVB_VARIANTS
+        meta["tvb_coupling_class"] = spec["tvb_coupling"]
+        meta["tvb_coupling_note"] = TVB_VARIANTS[spec["tvb_coupling"]].__doc__.strip()
     arrays = dict(
         meta=np.array(json.dumps(meta)), state_names=np.array(out["names"]),
         dt=np.float64(dt), speed=np.float64(spec.get("speed", SPEED)), duration=np.float64(out["duration"]),

@@ -4,19 +4,24 @@ from .base import REGISTRY, Model, Parameter, StateVariable
 from .coombes_byrne import CoombesByrne, CoombesByrne2D
 from .dumont_gutkin import DumontGutkin
 from .epileptor import Epileptor, Epileptor2D, EpileptorRestingState
+from .epileptor_codim3 import EpileptorCodim3, EpileptorCodim3SlowMod
 from .fic import tune_fic
 from .fitzhugh_nagumo import FitzHughNagumo
 from .gast_schmidt_knosche import GastSchmidtKnosche_SD, GastSchmidtKnosche_SF
 from .generic_2d_oscillator import Generic2dOscillator
+from .hopfield import Hopfield, HopfieldDynamic
 from .jansen_rit import JansenRit, ZetterbergJansen
+from .k_ion_exchange import KIonEx
 from .kuramoto import Kuramoto
 from .larter_breakspear import LarterBreakspear
 from .linear import Linear
 from .montbrio import MontbrioPazoRoxin
 from .reduced_wong_wang import ReducedWongWang
+from .stefanescu_jirsa import ReducedSetFitzHughNagumo, ReducedSetHindmarshRose
 from .stuart_landau import SupHopf
 from .wilson_cowan import WilsonCowan
 from .wong_wang_exc_inh import DecoBalancedExcInh, ReducedWongWangExcInh
+from .zerlaut import ZerlautAdaptationFirstOrder, ZerlautAdaptationSecondOrder
 
 __all__ = [
     "REGISTRY",
@@ -38,12 +43,21 @@ __all__ = [
     "Epileptor",
     "Epileptor2D",
     "EpileptorRestingState",
+    "EpileptorCodim3",
+    "EpileptorCodim3SlowMod",
     "LarterBreakspear",
     "CoombesByrne",
     "CoombesByrne2D",
     "GastSchmidtKnosche_SD",
     "GastSchmidtKnosche_SF",
     "DumontGutkin",
+    "Hopfield",
+    "HopfieldDynamic",
+    "KIonEx",
+    "ZerlautAdaptationFirstOrder",
+    "ZerlautAdaptationSecondOrder",
+    "ReducedSetFitzHughNagumo",
+    "ReducedSetHindmarshRose",
     "tune_fic",
 ]
 

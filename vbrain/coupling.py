@@ -131,7 +131,6 @@ def _post_identity(s, x, cvar, wsum, p, c, k):  # pragma: no cover - compiled
         c[q, k] = s[q, k]
 
 
-
 @njit(cache=True)
 def _pre_presigmoidal(x, cvar, p, h, k):  # pragma: no cover - compiled
     H, Q, G, P, theta, dynamic = p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k]
@@ -261,7 +260,6 @@ class HyperbolicTangent(Coupling):
     }
     pre = staticmethod(_pre_tanh)
     post = staticmethod(_post_identity)
-
 
 
 def _switch(name: str, value: Any) -> float:

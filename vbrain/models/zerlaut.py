@@ -76,7 +76,7 @@ divided by :math:`2 \cdot 10^3\delta` (first) and :math:`(10^3\delta)^2` (second
 i.e. derivatives with respect to rates in Hz; the mixed one is the mean of both
 orders of differencing. These cancel ~8 of 16 digits: the dfun follows TVB's
 operations in TVB's order, and agrees with it to ~1e-13 absolute (first order:
-~1e-15 relative); the transfer function's erfc is vbrain's (within 5 ulp; its
+~1e-15 relative); the transfer function's erfc is vbrain's (within 6 ulp; its
 own polynomial approximation, several times faster than ``math.erfc``).
 
 Coupling: TVB's ``cvar`` is :math:`E` alone, usually through ``Linear``
@@ -138,7 +138,7 @@ _ERFC_P = (
 
 @njit(inline="always", error_model="numpy")
 def _erfc(x):  # pragma: no cover - compiled
-    """erfc(x) within 5 ulp (math.erfc: 2 ulp), in plain arithmetic: the node loop can
+    """erfc(x) within 6 ulp (math.erfc: 2 ulp), in plain arithmetic: the node loop can
     vectorise it, and it takes ~8 ns where math.erfc takes 30-50 ns (x > 1.5).
 
     erfc(a) = exp(-a^2) h(t) / (1 + 2a) for a = |x|, h the polynomial above, exp(-a^2) with
